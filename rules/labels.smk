@@ -1,0 +1,1 @@
+# Stage file; rules are added by the stage's issue.

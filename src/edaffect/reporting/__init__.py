@@ -1,0 +1,1 @@
+"""Paper tables and figures: our computed values beside the published ones."""
