@@ -1,0 +1,500 @@
+"""The paper's Tables 3–6 from our per-fold metrics.json files, with the published values beside.
+
+Every table row comes from `config["tables"][table]` (our experiment + dataset + the key of the
+paper's value), so a new row is a config edit. Our values are mean ± std over folds, in percent,
+like the paper's. Tables 3 and 5 also compare each row with a reference model (RTCAN-1D on PMEmo;
+R_f per dataset) by a fold-paired test (see `statistics`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edaffect.reporting.paper import load_paper_values, paper_value
+from edaffect.reporting.statistics import TEST_NAME, compare_folds, format_comparison
+
+PAPER = "rtcan-1d"
+METRICS = ("accuracy", "f1", "precision", "recall")
+PAPER_METRICS = ("accuracy", "f1")
+DIMENSIONS = ("valence", "arousal")
+REQUIRED_KEYS = ("experiment", "dataset", "dimension", "fold", *METRICS, "n_train", "n_test")
+# Which row each table's rows are tested against: (paper method of the reference, per dataset?).
+REFERENCES = {"table3": ("RTCAN-1D", False), "table5": ("R_f", True)}
+MODULE_NAMES = {"sca_res": "SCA_Res", "sca": "SCA", "rnta": "RNTA"}  # the paper's names
+SHORT = {"valence": "V", "arousal": "A", "accuracy": "acc", "f1": "F1"}
+
+
+def config_hash(config: dict) -> str:
+    """SHA-256 (first 12 hex digits) of the config dict as sorted JSON: names the configuration."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def load_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
+    """One row per metrics.json (keys checked); adds `n_subjects_test` from predictions.csv."""
+    records = []
+    for path in paths:
+        path = Path(path)
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: cannot read metrics.json ({err})") from err
+        missing = [key for key in REQUIRED_KEYS if key not in record]
+        if missing:
+            raise ValueError(f"{path}: metrics.json lacks key(s) {missing}")
+        for key in METRICS:
+            value = record[key]
+            if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{path}: {key} = {value!r} is not a number in [0, 1]")
+        predictions = path.with_name("predictions.csv")
+        subjects, trial_ids = None, None
+        if predictions.is_file():
+            pred = pd.read_csv(predictions, dtype={"subject": str, "trial_id": str})
+            subjects = sorted(pred["subject"].unique())
+            trial_ids = frozenset(pred["trial_id"])
+        records.append(
+            {
+                "experiment": str(record["experiment"]),
+                "dataset": str(record["dataset"]),
+                "dimension": str(record["dimension"]),
+                "fold": int(record["fold"]),
+                **{key: float(record[key]) for key in METRICS},
+                "n_train": int(record["n_train"]),
+                "n_test": int(record["n_test"]),
+                "n_parameters": record.get("n_parameters"),
+                "seconds_per_epoch": record.get("seconds_per_epoch"),
+                "device": record.get("device"),
+                "test_subjects": subjects,
+                "test_trials": trial_ids,
+                "path": str(path),
+            }
+        )
+    frame = pd.DataFrame.from_records(records)
+    if len(frame):
+        dup = frame.duplicated(["experiment", "dataset", "dimension", "fold"], keep=False)
+        if dup.any():
+            raise ValueError(f"the same fold appears twice: {frame.loc[dup, 'path'].tolist()}")
+    return frame
+
+
+def _mean_std(values: pd.Series) -> tuple[float, float]:
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    if values.empty:
+        return float("nan"), float("nan")
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return float(values.mean()), std
+
+
+def _row_summary(folds: pd.DataFrame) -> dict:
+    """Mean/std over folds (in percent) of one experiment × dataset × dimension."""
+    out: dict = {"n_folds": len(folds), "n_test": int(folds["n_test"].sum())}
+    for key in METRICS:
+        mean, std = _mean_std(folds[key] * 100.0)
+        out[f"{key}_mean"], out[f"{key}_std"] = mean, std
+    subjects = [s for s in folds["test_subjects"] if s is not None]
+    out["n_subjects"] = len(set().union(*map(set, subjects))) if subjects else None
+    out["n_parameters"] = _mean_std(folds["n_parameters"])[0]
+    out["seconds_per_epoch_mean"], out["seconds_per_epoch_std"] = _mean_std(
+        folds["seconds_per_epoch"]
+    )
+    devices = sorted({str(d) for d in folds["device"] if d is not None})
+    out["device"] = ",".join(devices) if devices else None
+    return out
+
+
+def _select(folds: pd.DataFrame, experiment: str, dataset: str, dimension: str) -> pd.DataFrame:
+    sel = (folds["experiment"] == experiment) & (folds["dataset"] == dataset)
+    return folds[sel & (folds["dimension"] == dimension)].sort_values("fold")
+
+
+def _key_text(key: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in key.items())
+
+
+def _find_reference(table: str, rows: list[dict], row: dict) -> dict | None:
+    if table not in REFERENCES:
+        return None
+    method, per_dataset = REFERENCES[table]
+    for candidate in rows:
+        if candidate["paper"].get("method") != method:
+            continue
+        if per_dataset and candidate["dataset"] != row["dataset"]:
+            continue
+        return candidate
+    return None
+
+
+def _comparison(
+    folds: pd.DataFrame,
+    row: dict,
+    ref: dict,
+    dimension: str,
+    metric: str,
+    experiments: dict[str, dict],
+):
+    mine = _select(folds, row["experiment"], row["dataset"], dimension)
+    theirs = _select(folds, ref["experiment"], ref["dataset"], dimension)
+    frac_m = float(experiments.get(row["experiment"], {}).get("fraction", 1.0))
+    frac_r = float(experiments.get(ref["experiment"], {}).get("fraction", 1.0))
+    same_split, note = True, ""
+    if row["dataset"] != ref["dataset"]:
+        same_split, note = False, f"different dataset ({row['dataset']} vs {ref['dataset']})"
+    elif not math.isclose(frac_m, frac_r):
+        same_split, note = False, f"different subject subsets ({frac_m:g} vs {frac_r:g})"
+    return compare_folds(
+        dict(zip(mine["fold"], mine[metric], strict=False)),
+        dict(zip(theirs["fold"], theirs[metric], strict=False)),
+        model_n_test=dict(zip(mine["fold"], mine["n_test"], strict=False)),
+        reference_n_test=dict(zip(theirs["fold"], theirs["n_test"], strict=False)),
+        n_train=dict(zip(mine["fold"], mine["n_train"], strict=False)),
+        same_split=same_split,
+        split_note=note,
+        model_test_ids=_trial_sets(mine),
+        reference_test_ids=_trial_sets(theirs),
+    )
+
+
+def _trial_sets(folds: pd.DataFrame) -> dict[int, frozenset] | None:
+    """Test trial ids per fold, when every fold has its predictions.csv."""
+    if folds["test_trials"].isna().any():
+        return None
+    return dict(zip(folds["fold"], folds["test_trials"], strict=True))
+
+
+def build_result_table(
+    table: str,
+    rows: list[dict],
+    folds: pd.DataFrame,
+    paper_values: pd.DataFrame,
+    experiments: dict[str, dict],
+) -> pd.DataFrame:
+    """Numeric table: one line per config row with ours (mean/std, %), the paper's and the tests."""
+    table_no = table.removeprefix("table")
+    lines = []
+    for index, row in enumerate(rows):
+        key = dict(row["paper"])
+        exp = experiments.get(row["experiment"], {})
+        line: dict = {
+            "row": index,
+            "source": "ours",
+            "experiment": row["experiment"],
+            "dataset": row["dataset"],
+            **{f"paper_{k}": key.get(k, "") for k in ("method", "dataset", "subset", "input")},
+            "paper_config": key.get("config", ""),
+            "fraction": float(exp.get("fraction", 1.0)),
+            "modules": "+".join(MODULE_NAMES.get(m, m) for m in exp.get("modules", [])) or "none",
+            "depth": exp.get("depth"),
+            "channels": json.dumps(exp.get("channels")) if exp.get("channels") else "",
+        }
+        ref = _find_reference(table, rows, row)
+        line["reference"] = f"{ref['experiment']}/{ref['dataset']}" if ref else ""
+        for dim in DIMENSIONS:
+            sub = _select(folds, row["experiment"], row["dataset"], dim)
+            if sub.empty:
+                raise ValueError(
+                    f"{table}: no metrics.json for experiment {row['experiment']!r}, "
+                    f"dataset {row['dataset']!r}, dimension {dim!r}"
+                )
+            summary = _row_summary(sub)
+            for name, value in summary.items():
+                line[f"{dim}_{name}"] = value
+            for metric in PAPER_METRICS:
+                line[f"{dim}_{metric}_paper"] = paper_value(
+                    paper_values, paper=PAPER, table=table_no, dimension=dim, metric=metric,
+                    key=key,
+                )
+                if ref is None:
+                    continue
+                prefix = f"{dim}_{metric}_vs_ref"
+                if ref is row:
+                    line[f"{prefix}_note"] = "reference"
+                    continue
+                result = _comparison(folds, row, ref, dim, metric, experiments)
+                line[f"{prefix}_diff"] = result.mean_diff * 100.0
+                line[f"{prefix}_ci_low"] = result.ci_low * 100.0
+                line[f"{prefix}_ci_high"] = result.ci_high * 100.0
+                line[f"{prefix}_p"] = result.p_value
+                line[f"{prefix}_n_pairs"] = result.n_pairs
+                line[f"{prefix}_note"] = format_comparison(result)
+        lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def prior_work_rows(rows: list[dict], paper_values: pd.DataFrame) -> pd.DataFrame:
+    """Table 6 rows of the paper that no config row reproduces: shown as 'reported in the paper'."""
+    sel = (paper_values["paper"] == PAPER) & (paper_values["table"].astype(str) == "6")
+    published = paper_values[sel]
+    if published.empty:
+        return pd.DataFrame()
+
+    def norm(text) -> str:
+        return str(text).replace(" ", "")
+
+    def matched(entry: pd.Series) -> bool:
+        return any(
+            all(norm(entry.get(k, "")) == norm(v) for k, v in row["paper"].items()) for row in rows
+        )
+
+    lines = []
+    group_keys = ["method", "dataset", "subset", "subjects", "input", "config"]
+    for values, group in published.groupby(group_keys, sort=False):
+        entry = pd.Series(dict(zip(group_keys, values, strict=False)))
+        if matched(entry):
+            continue
+        line = {
+            "source": "reported in the paper",
+            "experiment": "",
+            "dataset": "",
+            "paper_method": entry["method"],
+            "paper_dataset": entry["dataset"],
+            "paper_subset": entry["subset"],
+            "paper_input": entry["input"],
+            "paper_config": entry["config"],
+            "paper_subjects": entry["subjects"],
+        }
+        for _, value_row in group.iterrows():
+            line[f"{value_row['dimension']}_{value_row['metric']}_paper"] = value_row["value"]
+        lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def _paper_field(paper_values: pd.DataFrame, table: str, key: dict, field: str) -> str:
+    """A descriptive column (subjects, subset, input) of the paper rows matching `key`."""
+    sel = (paper_values["paper"] == PAPER) & (
+        paper_values["table"].astype(str) == table.removeprefix("table")
+    )
+    for column, wanted in key.items():
+        sel &= paper_values[column].str.replace(" ", "") == str(wanted).replace(" ", "")
+    found = sorted({s for s in paper_values.loc[sel, field] if s})
+    return ",".join(found)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _columns(frame: pd.DataFrame, *names: str):
+    """Row-wise tuples of the named columns (NaN for a column the frame lacks)."""
+    cols = [frame[n] if n in frame else pd.Series([np.nan] * len(frame)) for n in names]
+    return zip(*cols, strict=True)
+
+
+def _fmt_ours(mean, std, digits: int = 1) -> str:
+    if _missing(mean):
+        return "—"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _fmt_num(value, digits: int = 2) -> str:
+    if _missing(value) or value == "":
+        return "—"
+    return f"{float(value):.{digits}f}"
+
+
+def display_table(table: str, numeric: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable version of `build_result_table` (what the .md and .tex show)."""
+    out = pd.DataFrame()
+    out["Method (paper)"] = numeric["paper_method"]
+    if table == "table4":
+        out["Depth"] = numeric["depth"]
+        out["Channels"] = numeric["channels"]
+    else:
+        out["Dataset"] = numeric["paper_dataset"]
+        if table in ("table3", "table6"):
+            out["Subset"] = numeric["paper_subset"]
+            out["Input"] = numeric["paper_input"]
+        if table == "table5":
+            out["Modules"] = numeric["modules"]
+    if table == "table6":
+        out["Source"] = numeric["source"]
+    out["Subjects (ours/paper)"] = [
+        f"{_fmt_num(ours, 0)}/{paper or '—'}"
+        for ours, paper in _columns(numeric, "valence_n_subjects", "paper_subjects")
+    ]
+    out["Experiment"] = numeric["experiment"]
+    for dim in DIMENSIONS:
+        for metric in PAPER_METRICS:
+            label = f"{SHORT[dim]} {SHORT[metric]}"
+            stem = f"{dim}_{metric}"
+            out[f"{label} ours"] = [
+                _fmt_ours(m, s) for m, s in _columns(numeric, f"{stem}_mean", f"{stem}_std")
+            ]
+            out[f"{label} paper"] = [_fmt_num(v) for (v,) in _columns(numeric, f"{stem}_paper")]
+    if table == "table4":
+        out["Parameters"] = [
+            "—" if _missing(v) else f"{int(round(v)):,}"
+            for (v,) in _columns(numeric, "valence_n_parameters")
+        ]
+        for dim in DIMENSIONS:
+            stem = f"{dim}_seconds_per_epoch"
+            out[f"s/epoch ({SHORT[dim]})"] = [
+                _fmt_ours(m, s, 2) for m, s in _columns(numeric, f"{stem}_mean", f"{stem}_std")
+            ]
+        out["Device"] = numeric["valence_device"]
+    if table in REFERENCES:
+        ref_name = REFERENCES[table][0]
+        for dim in DIMENSIONS:
+            for metric in PAPER_METRICS:
+                column = f"{dim}_{metric}_vs_ref_note"
+                label = f"{SHORT[dim]} Δ{SHORT[metric]} vs {ref_name} [95% CI]"
+                out[label] = numeric[column].fillna("—") if column in numeric else "—"
+    return out.fillna("—")
+
+
+def data_header(
+    table: str, numeric: pd.DataFrame, config: dict, skipped: list[str] | None = None
+) -> str:
+    """One line naming the data the table was computed on: synthetic or real, size, config hash."""
+    parts = []
+    ours = numeric[numeric["source"] == "ours"]
+    for dataset in dict.fromkeys(ours["dataset"]):
+        settings = config.get("datasets", {}).get(dataset, {})
+        kind = "real" if settings.get("synthetic") is False else "SYNTHETIC"
+        sub = ours[ours["dataset"] == dataset]
+        full = sub[np.isclose(sub["fraction"].astype(float), 1.0)]
+        sub = full if len(full) else sub
+        subjects = pd.to_numeric(sub["valence_n_subjects"], errors="coerce").max()
+        trials = pd.to_numeric(sub["valence_n_test"], errors="coerce").max()
+        size = f"{int(trials)} test trials"
+        if not math.isnan(subjects):
+            size += f" of {int(subjects)} subjects"
+        parts.append(f"{dataset} = {kind} ({size}, root {settings.get('root', '?')})")
+    folds = pd.to_numeric(ours.get("valence_n_folds"), errors="coerce").max()
+    header = (
+        f"**Table {table.removeprefix('table')}** — data: {'; '.join(parts) or 'none'}; "
+        f"{int(folds) if not math.isnan(folds) else 0} subject-independent folds; "
+        f"config sha256 {config_hash(config)}. Ours: mean ± std over folds (%); "
+        f"paper: published value (%)."
+    )
+    if table in REFERENCES:
+        header += f" Δ: ours − reference in points, {TEST_NAME}, 95 % CI."
+    if any("SYNTHETIC" in p for p in parts):
+        header += " Synthetic data: these numbers are NOT a reproduction of the paper's."
+    if skipped:
+        header += f" Rows skipped (dataset not configured): {'; '.join(skipped)}."
+    return header
+
+
+_TEX = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "±": r"$\pm$", "Δ": r"$\Delta$", "−": "-", "—": "--", "≤": r"$\leq$",
+}
+_TEX_PATTERN = re.compile("|".join(re.escape(k) for k in _TEX))
+
+
+def _tex_escape(text) -> str:
+    """LaTeX-safe text in one pass (so an escape is never escaped again)."""
+    return _TEX_PATTERN.sub(lambda m: _TEX[m.group()], str(text))
+
+
+def to_latex(frame: pd.DataFrame, header: str) -> str:
+    """A LaTeX table (needs booktabs and graphicx), the data line as its caption."""
+    lines = [f"% {header}", "% needs \\usepackage{booktabs,graphicx}", r"\begin{table}",
+             r"\centering", r"\small"]
+    lines.append(rf"\caption{{{_tex_escape(header.replace('**', ''))}}}")
+    lines.append(r"\resizebox{\textwidth}{!}{%")
+    lines.append(r"\begin{tabular}{" + "l" * len(frame.columns) + "}")
+    lines.append(r"\toprule")
+    lines.append(" & ".join(_tex_escape(c) for c in frame.columns) + r" \\")
+    lines.append(r"\midrule")
+    for _, row in frame.iterrows():
+        lines.append(" & ".join(_tex_escape(v) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+def write_result_table(
+    table: str,
+    metrics_paths: list[str | Path],
+    config: dict,
+    experiments: dict[str, dict],
+    csv_path: str | Path,
+    md_path: str | Path,
+    tex_path: str | Path,
+    paper_tables: str | Path | None = None,
+) -> pd.DataFrame:
+    """Aggregate the folds of one paper table and write it as CSV (numeric), Markdown and LaTeX."""
+    rows_all = config.get("tables", {}).get(table, [])
+    configured = set(config.get("datasets", {}))
+    rows = [row for row in rows_all if row["dataset"] in configured]
+    skipped = [f"{r['experiment']}/{r['dataset']}" for r in rows_all if r not in rows]
+    folds = load_fold_metrics(metrics_paths)
+    paper_values = load_paper_values(paper_tables)
+    numeric = build_result_table(table, rows, folds, paper_values, experiments)
+    numeric["paper_subjects"] = [
+        _paper_field(paper_values, table, row["paper"], "subjects") for row in rows
+    ]
+    for field in ("subset", "input"):
+        numeric[f"paper_{field}"] = [
+            row["paper"].get(field) or _paper_field(paper_values, table, row["paper"], field)
+            for row in rows
+        ]
+    if table == "table6":
+        prior = prior_work_rows(rows, paper_values)
+        numeric = pd.concat([numeric, prior], ignore_index=True)
+        numeric = numeric.sort_values(
+            ["paper_dataset", "source"], key=lambda s: s.str.lower(), kind="stable"
+        ).reset_index(drop=True)
+    header = data_header(table, numeric, config, skipped)
+    shown = display_table(table, numeric)
+    for path in (csv_path, md_path, tex_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(csv_path, "w") as handle:
+        handle.write("# " + header.replace("**", "") + "\n")
+        numeric.drop(columns=["row"], errors="ignore").to_csv(handle, index=False)
+    with open(md_path, "w") as handle:
+        handle.write(header + "\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n")
+    Path(tex_path).write_text(to_latex(shown, header))
+    return numeric
+
+
+def data_line(config: dict, datasets: list[str]) -> str:
+    """Short provenance line for figures: synthetic or real per dataset, and the config hash."""
+    settings = config.get("datasets", {})
+    kinds = [
+        f"{d}: {'real' if settings.get(d, {}).get('synthetic') is False else 'SYNTHETIC'}"
+        for d in datasets
+    ]
+    return f"data {', '.join(kinds)}; config sha256 {config_hash(config)}"
+
+
+def markdown_table_html(md_path: str | Path, html_path: str | Path, title: str) -> None:
+    """A results/tables/*.md file (text lines + one pipe table) as a standalone HTML page, so the
+    Snakemake report shows the table itself rather than a download link."""
+    import html
+
+    text_lines, header, body = [], None, []
+    for line in Path(md_path).read_text().splitlines():
+        if line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip().strip("|").split("|")]
+            if header is None:
+                header = cells
+            elif not all(set(c) <= set(":-") for c in cells):
+                body.append(cells)
+        elif line.strip():
+            text_lines.append(html.escape(line.strip().replace("**", "")))
+    if header is None:
+        raise ValueError(f"{md_path}: no Markdown table found")
+    rows = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in body)
+    page = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;font-size:13px}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #bbb;padding:2px 6px;white-space:nowrap}} th{{background:#eee}}
+tr:nth-child(even){{background:#f7f7f7}}</style></head><body>
+<h3>{html.escape(title)}</h3>
+{"".join(f"<p>{t}</p>" for t in text_lines)}
+<table><thead><tr>{"".join(f"<th>{c}</th>" for c in header)}</tr></thead>
+<tbody>
+{rows}
+</tbody></table></body></html>
+"""
+    Path(html_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(html_path).write_text(page)

@@ -1,0 +1,210 @@
+"""Tables 3–6 from hand-made metrics.json files: aggregation, paper columns, tests, data line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edaffect.reporting.result_tables import config_hash, load_fold_metrics, write_result_table
+
+N_FOLDS = 5
+
+
+def write_run(root: Path, experiment, dataset, dimension, fold, acc, f1, n_test=20, **extra):
+    run = root / "results/runs" / experiment / dataset / dimension / f"fold{fold}"
+    run.mkdir(parents=True, exist_ok=True)
+    metrics = {
+        "experiment": experiment, "dataset": dataset, "dimension": dimension, "fold": fold,
+        "model": "rtcan1d", "accuracy": acc, "f1": f1, "precision": 0.5, "recall": 0.5,
+        "confusion_matrix": [[5, 5], [5, 5]], "n_train": 60, "n_val": 20, "n_test": n_test,
+        **extra,
+    }
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    subjects = [f"{dataset}{fold}_{i}" for i in range(2)]
+    pd.DataFrame(
+        {"trial_id": [f"{s}_1" for s in subjects], "subject": subjects, "y_true": [0, 1],
+         "y_pred": [0, 1], "p_high": [0.2, 0.8]}
+    ).to_csv(run / "predictions.csv", index=False)
+    return run / "metrics.json"
+
+
+def make_config(tables):
+    return {
+        "seed": 1,
+        "datasets": {"pmemo": {"root": "results/synthetic/pmemo", "synthetic": {"n_subjects": 10}},
+                     "deap": {"root": "/data/deap", "synthetic": False}},
+        "tables": tables,
+    }
+
+
+@pytest.fixture
+def table3_setup(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [
+        {"experiment": "r_f", "dataset": "deap",
+         "paper": {"method": "RTCAG", "dataset": "DEAP", "subset": "100%", "input": "EDA"}},
+        {"experiment": "svm_eda_p10", "dataset": "pmemo",
+         "paper": {"method": "SVM", "dataset": "PMEmo", "subset": "10%",
+                   "input": "EDA hand-crafted feature"}},
+        {"experiment": "svm_eda", "dataset": "pmemo",
+         "paper": {"method": "SVM", "dataset": "PMEmo", "subset": "100%",
+                   "input": "EDA hand-crafted feature"}},
+        {"experiment": "r_f", "dataset": "pmemo",
+         "paper": {"method": "RTCAN-1D", "dataset": "PMEmo", "subset": "100%",
+                   "input": "EDA + Music"}},
+    ]
+    experiments = {"r_f": {"fraction": 1.0, "modules": ["sca_res", "sca", "rnta"]},
+                   "svm_eda": {"fraction": 1.0}, "svm_eda_p10": {"fraction": 0.1}}
+    paths = []
+    for dim in ("valence", "arousal"):
+        for fold in range(N_FOLDS):
+            # svm_eda is 10 points below r_f on pmemo in every fold, plus small noise.
+            base = 0.8 + 0.02 * rng.standard_normal()
+            paths.append(write_run(tmp_path, "r_f", "pmemo", dim, fold, base, base))
+            low = base - 0.10 + 0.01 * rng.standard_normal()
+            paths.append(write_run(tmp_path, "svm_eda", "pmemo", dim, fold, low, low))
+            paths.append(write_run(tmp_path, "svm_eda_p10", "pmemo", dim, fold, 0.6, 0.6, 4))
+            paths.append(write_run(tmp_path, "r_f", "deap", dim, fold, 0.7, 0.7))
+    return tmp_path, rows, experiments, paths
+
+
+def read_csv(path):
+    return pd.read_csv(path, comment="#")
+
+
+def test_table3_values_paper_columns_and_paired_tests(table3_setup, shared_dir):
+    root, rows, experiments, paths = table3_setup
+    config = make_config({"table3": rows})
+    out = root / "results/tables"
+    write_result_table("table3", paths, config, experiments, out / "table3.csv",
+                       out / "table3.md", out / "table3.tex",
+                       paper_tables=shared_dir / "reference/paper_tables.csv")
+    frame = read_csv(out / "table3.csv")
+    folds = load_fold_metrics(paths)
+    svm = folds[(folds.experiment == "svm_eda") & (folds.dimension == "valence")]
+    row = frame[frame.experiment == "svm_eda"].iloc[0]
+    assert row["valence_accuracy_mean"] == pytest.approx(svm.accuracy.mean() * 100)
+    assert row["valence_accuracy_std"] == pytest.approx(svm.accuracy.std(ddof=1) * 100)
+    assert row["valence_accuracy_paper"] == pytest.approx(59.78)
+    assert row["arousal_f1_paper"] == pytest.approx(61.14)
+    # Paired by fold with the reference r_f/pmemo: about -10 points, CI excludes 0.
+    assert row["valence_accuracy_vs_ref_diff"] == pytest.approx(-10, abs=2)
+    assert row["valence_accuracy_vs_ref_ci_high"] < 0
+    assert row["valence_accuracy_vs_ref_p"] < 0.01
+    assert row["valence_accuracy_vs_ref_n_pairs"] == N_FOLDS
+    # Different subject subset and different dataset: never paired.
+    p10 = frame[frame.experiment == "svm_eda_p10"].iloc[0]
+    assert p10["valence_f1_vs_ref_note"].startswith("not paired: different subject subsets")
+    assert np.isnan(p10["valence_f1_vs_ref_p"])
+    deap = frame[frame.dataset == "deap"].iloc[0]
+    assert "different dataset" in deap["arousal_accuracy_vs_ref_note"]
+    assert frame[frame.paper_method == "RTCAN-1D"].iloc[0]["valence_f1_vs_ref_note"] == "reference"
+    md = (out / "table3.md").read_text()
+    header = md.splitlines()[0]
+    assert "pmemo = SYNTHETIC" in header and "deap = real" in header
+    assert config_hash(config) in header
+    assert "corrected resampled t-test" in header
+    assert "59.78" in md and "not paired" in md
+    tex = (out / "table3.tex").read_text()
+    assert r"\begin{tabular}" in tex and r"$\pm$" in tex
+    from edaffect.reporting.result_tables import markdown_table_html
+
+    markdown_table_html(out / "table3.md", out / "table3.html", "Table 3")
+    page = (out / "table3.html").read_text()
+    assert page.count("<tr>") == len(rows) + 1 and "SYNTHETIC" in page
+
+
+def test_unequal_test_sizes_are_not_paired(tmp_path):
+    rows = [
+        {"experiment": "a", "dataset": "pmemo", "paper": {"method": "R_a", "dataset": "PMEmo"}},
+        {"experiment": "f", "dataset": "pmemo", "paper": {"method": "R_f", "dataset": "PMEmo"}},
+    ]
+    paths = []
+    for dim in ("valence", "arousal"):
+        for fold in range(3):
+            paths.append(write_run(tmp_path, "a", "pmemo", dim, fold, 0.6, 0.6, 20 + fold))
+            paths.append(write_run(tmp_path, "f", "pmemo", dim, fold, 0.7, 0.7, 20))
+    out = tmp_path / "t"
+    frame = write_result_table("table5", paths, make_config({"table5": rows}), {},
+                               out / "t.csv", out / "t.md", out / "t.tex")
+    note = frame.loc[0, "valence_accuracy_vs_ref_note"]
+    assert note == "not paired: test-set sizes differ in fold(s) [1, 2]"
+
+
+def test_table4_parameters_and_epoch_time(tmp_path, shared_dir):
+    rows = [{"experiment": "r_f", "dataset": "pmemo",
+             "paper": {"method": "RTCAN-1D", "dataset": "PMEmo",
+                       "config": "depth=1 channels=[64,64,64,64]"}}]
+    paths = [
+        write_run(tmp_path, "r_f", "pmemo", dim, fold, 0.7, 0.7, n_parameters=12345,
+                  seconds_per_epoch=1.0 + fold, device="cpu")
+        for dim in ("valence", "arousal") for fold in range(3)
+    ]
+    out = tmp_path / "t"
+    experiments = {"r_f": {"depth": 1, "channels": [64, 64, 64, 64]}}
+    frame = write_result_table("table4", paths, make_config({"table4": rows}), experiments,
+                               out / "t.csv", out / "t.md", out / "t.tex",
+                               paper_tables=shared_dir / "reference/paper_tables.csv")
+    assert frame.loc[0, "valence_n_parameters"] == 12345
+    assert frame.loc[0, "arousal_seconds_per_epoch_mean"] == pytest.approx(2.0)
+    assert frame.loc[0, "valence_accuracy_paper"] == pytest.approx(79.68)
+    md = (out / "t.md").read_text()
+    assert "12,345" in md and "2.00 ± 1.00" in md
+
+
+def test_table6_marks_prior_work(tmp_path, shared_dir):
+    rows = [{"experiment": "r_f", "dataset": "pmemo",
+             "paper": {"method": "RTCAN-1D", "dataset": "PMEmo", "input": "EDA+music"}}]
+    paths = [write_run(tmp_path, "r_f", "pmemo", dim, fold, 0.7, 0.7)
+             for dim in ("valence", "arousal") for fold in range(3)]
+    out = tmp_path / "t"
+    frame = write_result_table("table6", paths, make_config({"table6": rows}), {},
+                               out / "t.csv", out / "t.md", out / "t.tex",
+                               paper_tables=shared_dir / "reference/paper_tables.csv")
+    ours = frame[frame.source == "ours"]
+    prior = frame[frame.source == "reported in the paper"]
+    assert len(ours) == 1 and ours.iloc[0]["valence_accuracy_paper"] == pytest.approx(79.68)
+    assert "Res-SIN [62]" in set(prior.paper_method)
+    assert "DCNN [50]" in set(prior.paper_method)
+    # RTCAN-1D EDA+music is ours, so it is not repeated as a prior-work row.
+    assert not ((prior.paper_method == "RTCAN-1D") & (prior.paper_input == "EDA+music")).any()
+    assert prior["valence_accuracy_mean"].isna().all()
+    assert "reported in the paper" in (out / "t.md").read_text()
+
+
+def test_bad_metrics_file_names_the_file(tmp_path):
+    path = write_run(tmp_path, "x", "pmemo", "valence", 0, 1.7, 0.5)
+    with pytest.raises(ValueError, match=r"metrics\.json: accuracy = 1\.7"):
+        load_fold_metrics([path])
+    data = json.loads(path.read_text())
+    del data["n_test"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"lacks key\(s\) \['n_test'\]"):
+        load_fold_metrics([path])
+
+
+def test_fig4_points_and_files(tmp_path, shared_dir):
+    from edaffect.reporting.figures import incremental_rows, subject_incremental_figure
+
+    rows = [
+        {"experiment": f"svm_p{p}", "dataset": "pmemo",
+         "paper": {"method": "SVM", "dataset": "PMEmo", "subset": f"{p}%",
+                   "input": "EDA hand-crafted feature"}}
+        for p in (10, 100)
+    ] + [{"experiment": "svm_music", "dataset": "pmemo",
+          "paper": {"method": "SVM [62]", "dataset": "PMEmo", "subset": "100%", "input": "Music"}}]
+    assert [r["experiment"] for r in incremental_rows(rows)] == ["svm_p10", "svm_p100"]
+    experiments = {"svm_p10": {"fraction": 0.1}, "svm_p100": {"fraction": 1.0}}
+    paths = [write_run(tmp_path, f"svm_p{p}", "pmemo", dim, fold, 0.5 + p / 1000 + fold / 100,
+                       0.5) for p in (10, 100) for dim in ("valence", "arousal") for fold in (0, 1)]
+    frame = subject_incremental_figure(rows, paths, experiments, tmp_path / "f.png",
+                                       tmp_path / "f.pdf", "data: test",
+                                       paper_tables=shared_dir / "reference/paper_tables.csv")
+    point = frame[(frame.experiment == "svm_p10") & (frame.dimension == "valence")].iloc[0]
+    assert point["percent"] == pytest.approx(10) and point["mean"] == pytest.approx(51.5)
+    assert point["paper"] == pytest.approx(60.48)
+    assert (tmp_path / "f.png").stat().st_size > 1000 and (tmp_path / "f.pdf").is_file()
