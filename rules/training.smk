@@ -26,32 +26,83 @@ TRAINING_RESOURCES = (
 )
 
 
-rule train_network:
-    input:
-        # folds, labels, signals (or cnn3's hand-crafted features), song features if fused
-        unpack(
-            lambda wildcards: network_fold_inputs(
-                experiment_config(wildcards.experiment), wildcards.dataset
-            )
-        ),
-    output:
-        metrics="results/runs/{experiment}/{dataset}/{dimension}/fold{fold}/metrics.json",
-        predictions="results/runs/{experiment}/{dataset}/{dimension}/fold{fold}/predictions.csv",
-        model="results/runs/{experiment}/{dataset}/{dimension}/fold{fold}/model.pt",
-    wildcard_constraints:
-        experiment=NETWORK_EXPERIMENT_REGEX,
-    params:
-        experiment=lambda wildcards: experiment_config(wildcards.experiment),
-        training=TRAINING,
-        seed=int(config["seed"]),
-    threads: 1 if TRAINING_GPU else int(TRAINING.get("threads", 1))
-    resources:
-        **TRAINING_RESOURCES,
-    log:
-        "results/logs/train_network/{experiment}/{dataset}/{dimension}/fold{fold}.log",
-    benchmark:
-        "results/benchmarks/train_network/{experiment}/{dataset}/{dimension}/fold{fold}.tsv"
-    conda:
-        "../envs/edaffect.yaml"
-    script:
-        "../workflow_scripts/train_fold.py"
+# Local runs pay ~2.7 CPU-s per job to start Python, import torch and load a fold's data, more
+# than a demo fold's training.  With `training.pack_folds: true` one job trains every fold of an
+# (experiment, dataset, dimension) in one process (same code, same outputs, same seeds); on a
+# cluster (profiles/slurm) set it false to get one GPU job per fold.
+PACK_FOLDS = bool(TRAINING.get("pack_folds", False))
+
+
+def _fold_outputs(name):
+    return expand(
+        "results/runs/{{experiment}}/{{dataset}}/{{dimension}}/fold{fold}/" + name, fold=FOLDS
+    )
+
+
+if PACK_FOLDS:
+
+    rule train_network_folds:
+        input:
+            # folds, labels, signals (or cnn3's hand-crafted features), song features if fused
+            unpack(
+                lambda wildcards: network_fold_inputs(
+                    experiment_config(wildcards.experiment), wildcards.dataset
+                )
+            ),
+        output:
+            metrics=_fold_outputs("metrics.json"),
+            predictions=_fold_outputs("predictions.csv"),
+            model=_fold_outputs("model.pt"),
+        wildcard_constraints:
+            experiment=NETWORK_EXPERIMENT_REGEX,
+        params:
+            experiment=lambda wildcards: experiment_config(wildcards.experiment),
+            training=TRAINING,
+            seed=int(config["seed"]),
+            folds=FOLDS,
+        threads: 1 if TRAINING_GPU else int(TRAINING.get("threads", 1))
+        resources:
+            **{
+                **TRAINING_RESOURCES,
+                "runtime": TRAINING_RESOURCES["runtime"] * max(1, len(FOLDS) // 2),
+            },
+        log:
+            "results/logs/train_network_folds/{experiment}/{dataset}/{dimension}.log",
+        benchmark:
+            "results/benchmarks/train_network_folds/{experiment}/{dataset}/{dimension}.tsv"
+        conda:
+            "../envs/edaffect.yaml"
+        script:
+            "../workflow_scripts/train_folds.py"
+
+else:
+
+    rule train_network:
+        input:
+            # folds, labels, signals (or cnn3's hand-crafted features), song features if fused
+            unpack(
+                lambda wildcards: network_fold_inputs(
+                    experiment_config(wildcards.experiment), wildcards.dataset
+                )
+            ),
+        output:
+            metrics="results/runs/{experiment}/{dataset}/{dimension}/fold{fold}/metrics.json",
+            predictions="results/runs/{experiment}/{dataset}/{dimension}/fold{fold}/predictions.csv",
+            model="results/runs/{experiment}/{dataset}/{dimension}/fold{fold}/model.pt",
+        wildcard_constraints:
+            experiment=NETWORK_EXPERIMENT_REGEX,
+        params:
+            experiment=lambda wildcards: experiment_config(wildcards.experiment),
+            training=TRAINING,
+            seed=int(config["seed"]),
+        threads: 1 if TRAINING_GPU else int(TRAINING.get("threads", 1))
+        resources:
+            **TRAINING_RESOURCES,
+        log:
+            "results/logs/train_network/{experiment}/{dataset}/{dimension}/fold{fold}.log",
+        benchmark:
+            "results/benchmarks/train_network/{experiment}/{dataset}/{dimension}/fold{fold}.tsv"
+        conda:
+            "../envs/edaffect.yaml"
+        script:
+            "../workflow_scripts/train_fold.py"
