@@ -1,1 +1,126 @@
-# Stage file; rules are added by the stage's issue.
+# Hand-crafted features for the baselines: the 128 EDA features of every trial (per dataset) and
+# the 6,373 openSMILE ComParE_2016 functionals of every PMEmo song (per song, then merged).
+# Package code: edaffect.features, edaffect.music.  Definitions: docs/features.md.
+
+
+MUSIC_SOURCE = config.get("baselines", {}).get("music", {}).get("source", "auto")
+MUSIC_DATASET = "pmemo"
+FEATURES_OPTIONS = config.get("baselines", {}).get("eda_features", {})
+
+ALL_TARGETS.extend(expand("results/{dataset}/eda_features.csv", dataset=DATASETS))
+if MUSIC_DATASET in DATASETS:
+    ALL_TARGETS.append(f"results/{MUSIC_DATASET}/music_features.csv")
+
+
+def features_song_ids():
+    """PMEmo musicIds of trials.csv (after the trial_table checkpoint), numeric order."""
+    from edaffect.music import song_ids
+
+    checkpoints.trial_table.get(dataset=MUSIC_DATASET)
+    return song_ids(f"results/{MUSIC_DATASET}/trials.csv")
+
+
+def features_music_source():
+    """'audio' or 'csv', decided at DAG time from the chorus folder (edaffect.music)."""
+    from edaffect.music import choose_source
+
+    return choose_source(dataset_root(MUSIC_DATASET), features_song_ids(), MUSIC_SOURCE)
+
+
+def features_song_audio(wildcards):
+    """The chorus audio of one song (wav preferred over mp3)."""
+    from edaffect.music import find_audio
+
+    path = find_audio(dataset_root(MUSIC_DATASET), wildcards.stimulus)
+    if path is None:
+        raise ValueError(
+            f"no audio {dataset_root(MUSIC_DATASET)}/chorus/{wildcards.stimulus}.wav|mp3"
+        )
+    return str(path)
+
+
+def features_music_inputs(wildcards):
+    """Per-song caches when every song has audio, else PMEmo's static_features.csv."""
+    inputs = {"trials": f"results/{MUSIC_DATASET}/trials.csv"}
+    if features_music_source() == "audio":
+        inputs["songs"] = [
+            f"results/{MUSIC_DATASET}/music/{song}.csv" for song in features_song_ids()
+        ]
+    else:
+        inputs["static"] = f"{dataset_root(MUSIC_DATASET)}/features/static_features.csv"
+    return inputs
+
+
+def features_eda_inputs(wildcards):
+    """trials.csv + raw EDA; with the cvxEDA phasic also the decomposition stage's index, so
+    that its per-trial cache (results/{dataset}/cache/) is complete before it is read."""
+    inputs = {
+        "trials": f"results/{wildcards.dataset}/trials.csv",
+        "raw": f"results/{wildcards.dataset}/raw_eda.npz",
+    }
+    if FEATURES_OPTIONS.get("phasic_method", "decomposition") == "decomposition":
+        inputs["inputs_index"] = f"results/{wildcards.dataset}/inputs_index.csv"
+    return inputs
+
+
+rule eda_features:
+    input:
+        unpack(features_eda_inputs),
+    output:
+        features="results/{dataset}/eda_features.csv",
+        excluded="results/{dataset}/eda_features_excluded.csv",
+    params:
+        options=FEATURES_OPTIONS,
+        preprocessing=config["preprocessing"],
+        cache_dir="results/{dataset}/cache",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    log:
+        "results/logs/eda_features/{dataset}.log",
+    benchmark:
+        "results/benchmarks/eda_features/{dataset}.tsv"
+    conda:
+        "../envs/edaffect.yaml"
+    script:
+        "../workflow_scripts/eda_features.py"
+
+
+rule music_song:
+    input:
+        audio=features_song_audio,
+    output:
+        csv="results/pmemo/music/{stimulus}.csv",
+    wildcard_constraints:
+        stimulus=r"[A-Za-z0-9_\-]+",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        "results/logs/music_song/{stimulus}.log",
+    benchmark:
+        "results/benchmarks/music_song/{stimulus}.tsv"
+    conda:
+        "../envs/edaffect.yaml"
+    script:
+        "../workflow_scripts/music_song.py"
+
+
+rule music_features:
+    input:
+        unpack(features_music_inputs),
+    output:
+        csv="results/pmemo/music_features.csv",
+    params:
+        root=lambda wildcards: dataset_root(MUSIC_DATASET),
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    log:
+        "results/logs/music_features/pmemo.log",
+    conda:
+        "../envs/edaffect.yaml"
+    script:
+        "../workflow_scripts/music_features.py"
