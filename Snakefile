@@ -8,6 +8,14 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 
 
+wildcard_constraints:
+    dataset="|".join(DATASETS) if DATASETS else "none",
+    dimension="valence|arousal",
+    fold=r"\d+",
+    batch=r"\d+",
+    experiment=r"[A-Za-z0-9_\-]+",
+
+
 rule all:
     input:
         all_targets,

@@ -19,29 +19,6 @@ ALL_TARGETS.extend(
 )
 
 
-def baselines_inputs(wildcards):
-    """Stage files one SVM fold reads: folds, labels, the networks' trial list, its features."""
-    exp = experiment_config(wildcards.experiment)
-    kind = exp["input"]
-    inputs = {
-        "splits": f"results/{wildcards.dataset}/splits.csv",
-        "labels": f"results/{wildcards.dataset}/labels.csv",
-        "inputs_index": f"results/{wildcards.dataset}/inputs_index.csv",
-    }
-    if "eda_features" in kind:
-        inputs["eda_features"] = f"results/{wildcards.dataset}/eda_features.csv"
-    if "music_features" in kind:
-        if wildcards.dataset != MUSIC_DATASET:
-            raise ValueError(
-                f"experiment {wildcards.experiment}: input {kind!r} needs music, which only "
-                f"{MUSIC_DATASET} has (asked for {wildcards.dataset})"
-            )
-        inputs["music_features"] = f"results/{MUSIC_DATASET}/music_features.csv"
-    if kind not in ("eda_features", "music_features", "eda_features+music_features"):
-        raise ValueError(f"experiment {wildcards.experiment}: the SVM cannot take input {kind!r}")
-    return inputs
-
-
 rule svm_fold:
     input:
         unpack(baselines_inputs),

@@ -21,16 +21,8 @@ EXPERIMENTS = config.get("experiments", {})
 ALL_TARGETS = []
 
 
-wildcard_constraints:
-    dataset="|".join(DATASETS) if DATASETS else "none",
-    dimension="valence|arousal",
-    fold=r"\d+",
-    batch=r"\d+",
-    experiment=r"[A-Za-z0-9_\-]+",
-
-
 def all_targets(wildcards):
-    """Everything rule `all` builds: the study's final outputs as the stages define them."""
+    """The study's final outputs as the stages define them (what `all` builds)."""
     return ALL_TARGETS
 
 
@@ -119,3 +111,92 @@ def config_json(*keys):
     for key in keys:
         node = node[key]
     return json.dumps(node, sort_keys=True)
+
+
+# ---- input functions of rules/features.smk ----
+
+
+def features_song_ids():
+    """PMEmo musicIds of trials.csv (after the trial_table checkpoint), numeric order."""
+    from edaffect.music import song_ids
+
+    checkpoints.trial_table.get(dataset=MUSIC_DATASET)
+    return song_ids(f"results/{MUSIC_DATASET}/trials.csv")
+
+
+def features_music_source():
+    """'audio' or 'csv', decided at DAG time from the chorus folder (edaffect.music)."""
+    from edaffect.music import choose_source
+
+    return choose_source(dataset_root(MUSIC_DATASET), features_song_ids(), MUSIC_SOURCE)
+
+
+def features_song_audio(wildcards):
+    """The chorus audio of one song (wav preferred over mp3)."""
+    from edaffect.music import find_audio
+
+    path = find_audio(dataset_root(MUSIC_DATASET), wildcards.stimulus)
+    if path is None:
+        raise ValueError(
+            f"no audio {dataset_root(MUSIC_DATASET)}/chorus/{wildcards.stimulus}.wav|mp3"
+        )
+    return str(path)
+
+
+def features_music_inputs(wildcards):
+    """Per-song caches when every song has audio, else PMEmo's static_features.csv."""
+    inputs = {"trials": f"results/{MUSIC_DATASET}/trials.csv"}
+    if features_music_source() == "audio":
+        inputs["songs"] = [
+            f"results/{MUSIC_DATASET}/music/{song}.csv" for song in features_song_ids()
+        ]
+    else:
+        inputs["static"] = f"{dataset_root(MUSIC_DATASET)}/features/static_features.csv"
+    return inputs
+
+
+def features_eda_inputs(wildcards):
+    """trials.csv + raw EDA; with the cvxEDA phasic also the decomposition stage's index, so
+    that its per-trial cache (results/{dataset}/cache/) is complete before it is read."""
+    inputs = {
+        "trials": f"results/{wildcards.dataset}/trials.csv",
+        "raw": f"results/{wildcards.dataset}/raw_eda.npz",
+    }
+    if FEATURES_OPTIONS.get("phasic_method", "decomposition") == "decomposition":
+        inputs["inputs_index"] = f"results/{wildcards.dataset}/inputs_index.csv"
+    return inputs
+
+
+# ---- input functions of rules/baselines.smk ----
+
+
+def baselines_inputs(wildcards):
+    """Stage files one SVM fold reads: folds, labels, the networks' trial list, its features."""
+    exp = experiment_config(wildcards.experiment)
+    kind = exp["input"]
+    inputs = {
+        "splits": f"results/{wildcards.dataset}/splits.csv",
+        "labels": f"results/{wildcards.dataset}/labels.csv",
+        "inputs_index": f"results/{wildcards.dataset}/inputs_index.csv",
+    }
+    if "eda_features" in kind:
+        inputs["eda_features"] = f"results/{wildcards.dataset}/eda_features.csv"
+    if "music_features" in kind:
+        if wildcards.dataset != MUSIC_DATASET:
+            raise ValueError(
+                f"experiment {wildcards.experiment}: input {kind!r} needs music, which only "
+                f"{MUSIC_DATASET} has (asked for {wildcards.dataset})"
+            )
+        inputs["music_features"] = f"results/{MUSIC_DATASET}/music_features.csv"
+    if kind not in ("eda_features", "music_features", "eda_features+music_features"):
+        raise ValueError(f"experiment {wildcards.experiment}: the SVM cannot take input {kind!r}")
+    return inputs
+
+
+# ---- input functions of rules/training.smk ----
+
+
+def packed_fold_outputs(name):
+    """One file `name` of every fold of an (experiment, dataset, dimension): packed training."""
+    pattern = "results/runs/{{experiment}}/{{dataset}}/{{dimension}}/fold{fold}/"
+    return expand(pattern + name, fold=FOLDS)

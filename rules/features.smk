@@ -12,57 +12,6 @@ if MUSIC_DATASET in DATASETS:
     ALL_TARGETS.append(f"results/{MUSIC_DATASET}/music_features.csv")
 
 
-def features_song_ids():
-    """PMEmo musicIds of trials.csv (after the trial_table checkpoint), numeric order."""
-    from edaffect.music import song_ids
-
-    checkpoints.trial_table.get(dataset=MUSIC_DATASET)
-    return song_ids(f"results/{MUSIC_DATASET}/trials.csv")
-
-
-def features_music_source():
-    """'audio' or 'csv', decided at DAG time from the chorus folder (edaffect.music)."""
-    from edaffect.music import choose_source
-
-    return choose_source(dataset_root(MUSIC_DATASET), features_song_ids(), MUSIC_SOURCE)
-
-
-def features_song_audio(wildcards):
-    """The chorus audio of one song (wav preferred over mp3)."""
-    from edaffect.music import find_audio
-
-    path = find_audio(dataset_root(MUSIC_DATASET), wildcards.stimulus)
-    if path is None:
-        raise ValueError(
-            f"no audio {dataset_root(MUSIC_DATASET)}/chorus/{wildcards.stimulus}.wav|mp3"
-        )
-    return str(path)
-
-
-def features_music_inputs(wildcards):
-    """Per-song caches when every song has audio, else PMEmo's static_features.csv."""
-    inputs = {"trials": f"results/{MUSIC_DATASET}/trials.csv"}
-    if features_music_source() == "audio":
-        inputs["songs"] = [
-            f"results/{MUSIC_DATASET}/music/{song}.csv" for song in features_song_ids()
-        ]
-    else:
-        inputs["static"] = f"{dataset_root(MUSIC_DATASET)}/features/static_features.csv"
-    return inputs
-
-
-def features_eda_inputs(wildcards):
-    """trials.csv + raw EDA; with the cvxEDA phasic also the decomposition stage's index, so
-    that its per-trial cache (results/{dataset}/cache/) is complete before it is read."""
-    inputs = {
-        "trials": f"results/{wildcards.dataset}/trials.csv",
-        "raw": f"results/{wildcards.dataset}/raw_eda.npz",
-    }
-    if FEATURES_OPTIONS.get("phasic_method", "decomposition") == "decomposition":
-        inputs["inputs_index"] = f"results/{wildcards.dataset}/inputs_index.csv"
-    return inputs
-
-
 rule eda_features:
     input:
         unpack(features_eda_inputs),

@@ -33,12 +33,6 @@ TRAINING_RESOURCES = (
 PACK_FOLDS = bool(TRAINING.get("pack_folds", False))
 
 
-def _fold_outputs(name):
-    return expand(
-        "results/runs/{{experiment}}/{{dataset}}/{{dimension}}/fold{fold}/" + name, fold=FOLDS
-    )
-
-
 if PACK_FOLDS:
 
     rule train_network_folds:
@@ -50,9 +44,9 @@ if PACK_FOLDS:
                 )
             ),
         output:
-            metrics=_fold_outputs("metrics.json"),
-            predictions=_fold_outputs("predictions.csv"),
-            model=_fold_outputs("model.pt"),
+            metrics=packed_fold_outputs("metrics.json"),
+            predictions=packed_fold_outputs("predictions.csv"),
+            model=packed_fold_outputs("model.pt"),
         wildcard_constraints:
             experiment=NETWORK_EXPERIMENT_REGEX,
         params:
