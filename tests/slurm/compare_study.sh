@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Run the tiny study (tests/slurm/tiny.yaml) twice -- locally (profiles/local) and through a
+# real single-node SLURM cluster (profiles/slurm) -- then check
+#   1. the scheduler's record: every job COMPLETED, every training job requested a GPU,
+#   2. the targets (tables) and every per-fold metrics.json / predictions.csv are equal
+#      (CSV numerically, runtime columns such as seconds per epoch excluded).
+# Starts the cluster with tests/slurm/cluster.sh and always tears it down (trap), so later
+# snakemake calls on the machine are not slowed by the SLURM plugin (see cluster.sh).
+# Needs root and slurm-wlm + munge (`tests/slurm/cluster.sh install`).
+#
+#   tests/slurm/compare_study.sh [TARGET ...]
+#       default targets: results/tables/table1.md results/tables/table3.md
+# Environment: STUDY_DIR (work folder, default /tmp/edaffect-slurm-study, emptied first),
+#   STUDY_TIMEOUT (seconds per snakemake run, default 300), PYTHON, SNAKEMAKE.
+# Exit status 0 only if both runs finished and every check passed; on failure the SLURM
+# job logs, the daemons' logs and the failed rules' logs are printed.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO"
+PYTHON=${PYTHON:-$REPO/.venv/bin/python}
+SNAKEMAKE=${SNAKEMAKE:-$REPO/.venv/bin/snakemake}
+STUDY_DIR=${STUDY_DIR:-/tmp/edaffect-slurm-study}
+STUDY_TIMEOUT=${STUDY_TIMEOUT:-300}
+CLUSTER=$REPO/tests/slurm/cluster.sh
+CHECK=$REPO/tests/slurm/study_check.py
+PARTITION=ci              # what cluster.sh creates
+ACCOUNT=edaffect          # no accounting database: any account name is accepted
+GPU_MODEL=fake            # gres gpu:fake:1 of the test node
+GPU_RULES=(train_network train_network_folds ressin_fold ressin_folds)
+if [ "$#" -gt 0 ]; then TARGETS=("$@"); else
+    TARGETS=(results/tables/table1.md results/tables/table3.md)
+fi
+CONFIGS=("$REPO/profiles/slurm/cluster.yaml" "$REPO/tests/slurm/tiny.yaml")
+
+T0=$SECONDS
+stamp() { echo "[compare_study +$((SECONDS - T0)) s] $*"; }
+
+rm -rf "$STUDY_DIR"
+mkdir -p "$STUDY_DIR/local" "$STUDY_DIR/slurm"
+# Each run in its own working directory with the repository's config.yaml (the Snakefile's
+# `configfile:`), the same --configfile layers on top.
+cp "$REPO/config.yaml" "$STUDY_DIR/local/"
+cp "$REPO/config.yaml" "$STUDY_DIR/slurm/"
+
+print_failure_logs() {
+    echo "================ FAILURE: logs ================"
+    local f
+    for f in "$STUDY_DIR"/slurm.log "$STUDY_DIR"/local.log; do
+        [ -e "$f" ] && { echo "===== $f (last 80 lines) ====="; tail -n 80 "$f"; }
+    done
+    while IFS= read -r -d '' f; do
+        echo "===== SLURM job log $f ====="; tail -n 60 "$f"
+    done < <(find "$STUDY_DIR/slurm/.snakemake/slurm_logs" -name '*.log' -print0 2>/dev/null)
+    # rule logs of the jobs that failed (named in the snakemake logs)
+    for f in $(grep -ho 'results/logs/[^ ]*\.log' "$STUDY_DIR"/slurm.log "$STUDY_DIR"/local.log \
+            2>/dev/null | sort -u); do
+        for d in slurm local; do
+            [ -s "$STUDY_DIR/$d/$f" ] || continue
+            grep -qiE 'error|traceback|exception' "$STUDY_DIR/$d/$f" || continue
+            echo "===== rule log ($d) $f ====="; tail -n 40 "$STUDY_DIR/$d/$f"
+        done
+    done
+    "$CLUSTER" logs || true
+}
+
+LOCAL_PID=""
+cleanup() {
+    local rc=$?
+    if [ -n "$LOCAL_PID" ] && kill -0 "$LOCAL_PID" 2>/dev/null; then kill "$LOCAL_PID" || true; fi
+    if [ "$rc" != 0 ]; then print_failure_logs; fi
+    "$CLUSTER" down || true
+    stamp "exit status $rc"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP   # run cleanup (teardown) when killed, too
+
+stamp "starting the SLURM cluster"
+"$CLUSTER" up
+CPUS=$(sinfo -h -N -o '%c' | head -1)
+MEM=$(sinfo -h -N -o '%m' | head -1)
+
+# The profile a cluster user would make: profiles/slurm/config.yaml with the three marked lines
+# changed (partition, account, GPU model); CPU/memory requests capped at the test node's size.
+"$PYTHON" "$CHECK" profile "$REPO/profiles/slurm/config.yaml" "$STUDY_DIR/profile" \
+    --partition "$PARTITION" --account "$ACCOUNT" --gpu-model "$GPU_MODEL" \
+    --cpus "$CPUS" --mem-mb "$((MEM * 8 / 10))"
+
+# Local run in the background: it overlaps with the SLURM run's waiting for the scheduler.
+stamp "local run (profiles/local) and SLURM run (profiles/slurm) of ${TARGETS[*]}"
+(
+    cd "$STUDY_DIR/local"
+    exec nice -n 5 timeout "$STUDY_TIMEOUT" "$SNAKEMAKE" "${TARGETS[@]}" \
+        --snakefile "$REPO/Snakefile" --directory "$STUDY_DIR/local" \
+        --profile "$REPO/profiles/local" --cores "$CPUS" --keep-going \
+        --configfile "${CONFIGS[@]}"
+) > "$STUDY_DIR/local.log" 2>&1 &
+LOCAL_PID=$!
+
+slurm_rc=0
+(
+    cd "$STUDY_DIR/slurm"
+    # --cores: the width of a decomposition group job (must fit the node);
+    # status polling from 1 s (the profile's 20 s suits a shared cluster, not a 1-min test);
+    # squeue status mode: there is no accounting database for sacct.
+    exec timeout "$STUDY_TIMEOUT" "$SNAKEMAKE" "${TARGETS[@]}" \
+        --snakefile "$REPO/Snakefile" --directory "$STUDY_DIR/slurm" \
+        --profile "$STUDY_DIR/profile" --cores "$CPUS" --retries 0 \
+        --slurm-init-seconds-before-status-checks 1 --slurm-status-command squeue \
+        --slurm-keep-successful-logs --latency-wait 5 \
+        --configfile "${CONFIGS[@]}"
+) > "$STUDY_DIR/slurm.log" 2>&1 || slurm_rc=$?
+stamp "SLURM run finished (exit status $slurm_rc)"
+local_rc=0
+wait "$LOCAL_PID" || local_rc=$?
+LOCAL_PID=""
+stamp "local run finished (exit status $local_rc)"
+
+scontrol show job --oneliner > "$STUDY_DIR/slurm_jobs.txt" || true
+grep -E "^(Job stats|job |total|[a-z_0-9]+ +[0-9]+$)" "$STUDY_DIR/slurm.log" | head -30 || true
+[ "$slurm_rc" = 0 ] || { echo "SLURM run failed (exit status $slurm_rc)" >&2; exit 1; }
+[ "$local_rc" = 0 ] || { echo "local run failed (exit status $local_rc)" >&2; exit 1; }
+
+stamp "checking the scheduler's record (scontrol show job)"
+"$PYTHON" "$CHECK" gpu-record "$STUDY_DIR/slurm_jobs.txt" \
+    --gpu-rules "${GPU_RULES[@]}" --gpu-model "$GPU_MODEL"
+
+stamp "comparing outputs"
+"$PYTHON" "$CHECK" compare "$STUDY_DIR/local" "$STUDY_DIR/slurm" "${TARGETS[@]}"
+stamp "SLURM study equals the local study"
