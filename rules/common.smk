@@ -200,3 +200,40 @@ def packed_fold_outputs(name):
     """One file `name` of every fold of an (experiment, dataset, dimension): packed training."""
     pattern = "results/runs/{{experiment}}/{{dataset}}/{{dimension}}/fold{fold}/"
     return expand(pattern + name, fold=FOLDS)
+
+
+# ---- input functions of rules/ressin.smk ----
+
+
+def ressin_json(*keys):
+    """Some keys of config `ressin` as JSON (so a rule reruns only when they change)."""
+    return json.dumps({key: RESSIN[key] for key in keys if key in RESSIN}, sort_keys=True)
+
+
+def ressin_table2_experiments():
+    """Every experiment Table 2 reads (Res-SIN rows and the SVM + music baseline)."""
+    names = list(RESSIN_TABLE2.get("components", {}).values())
+    names += list(RESSIN_TABLE2.get("features", {}).values())
+    unknown = sorted(set(names) - set(EXPERIMENTS))
+    if unknown:
+        raise ValueError(f"config ressin.table2 names unknown experiment(s) {unknown}")
+    return list(dict.fromkeys(names))
+
+
+def ressin_fold_inputs(wildcards):
+    """What one Res-SIN fold reads: its images, labels, folds and (if fused) the music."""
+    exp = experiment_config(wildcards.experiment)
+    inputs = {
+        "images": f"results/{wildcards.dataset}/ressin/images.npy",
+        "images_index": f"results/{wildcards.dataset}/ressin/images_index.csv",
+        "labels": f"results/{wildcards.dataset}/labels.csv",
+        "splits": f"results/{wildcards.dataset}/splits.csv",
+    }
+    if exp["music"]:
+        if wildcards.dataset != RESSIN_DATASET:
+            raise ValueError(
+                f"experiment {wildcards.experiment}: music fusion needs {RESSIN_DATASET} "
+                f"(asked for {wildcards.dataset})"
+            )
+        inputs["music"] = f"results/{RESSIN_DATASET}/music_features.csv"
+    return inputs
