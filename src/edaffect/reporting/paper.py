@@ -62,7 +62,9 @@ def paper_value(
     return None
 
 
-def write_table(frame: pd.DataFrame, csv_path: str | Path, md_path: str | Path, header: str) -> None:
+def write_table(
+    frame: pd.DataFrame, csv_path: str | Path, md_path: str | Path, header: str
+) -> None:
     """Write a table as CSV and as Markdown, the Markdown led by `header` (data provenance)."""
     frame.to_csv(csv_path, index=False)
     with open(md_path, "w") as handle:
