@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import json
 import logging
@@ -388,6 +389,24 @@ def _zscore(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _read_table(path: str, mtime_ns: int, key: str) -> pd.DataFrame:
+    """A stage CSV indexed by `key`, read once per process and file version: packed jobs
+    load every fold from the same files (the 6,373-column music table dominates)."""
+    return pd.read_csv(path, dtype={key: str, "subject": str}).set_index(key)
+
+
+def _table(path: str | Path, key: str) -> pd.DataFrame:
+    return _read_table(str(path), Path(path).stat().st_mtime_ns, key)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_splits_once(path: str, mtime_ns: int) -> pd.DataFrame:
+    from edaffect.splits import read_splits
+
+    return read_splits(path)
+
+
 def load_fold_data(
     experiment: dict,
     dimension: str,
@@ -403,9 +422,9 @@ def load_fold_data(
     """Train/val/test FoldData of one fold plus facts for the model (in_channels,
     input_length, music_dim, skipped trials).  Feature and music columns are z-scored with
     training-fold statistics only."""
-    from edaffect.splits import load_fold, read_splits
+    from edaffect.splits import load_fold
 
-    splits = read_splits(splits_csv)
+    splits = _read_splits_once(str(splits_csv), Path(splits_csv).stat().st_mtime_ns)
     roles = load_fold(splits, experiment.get("fraction", 1.0), fold)
     stimulus = splits.drop_duplicates("trial_id").set_index("trial_id")["stimulus"].astype(str)
     labels = _read_labels(labels_csv, dimension)
@@ -415,7 +434,7 @@ def load_fold_data(
     if experiment.get("model") == "cnn3" or source == "eda_features":
         if eda_features_csv is None:
             raise ValueError(f"experiment {experiment.get('name')}: needs eda_features.csv")
-        table = pd.read_csv(eda_features_csv, dtype={"trial_id": str}).set_index("trial_id")
+        table = _table(eda_features_csv, "trial_id")
         rows = {t: i for i, t in enumerate(table.index)}
         values = table.to_numpy(dtype=np.float64)
         origin = str(eda_features_csv)
@@ -465,7 +484,7 @@ def load_fold_data(
         log.info("experiment %s fuses music, but this dataset has none: EDA only (RTCAG)",
                  experiment.get("name"))
     if experiment.get("music") and music_features_csv is not None:
-        table = pd.read_csv(music_features_csv, dtype={"stimulus": str}).set_index("stimulus")
+        table = _table(music_features_csv, "stimulus")
         blocks = []
         for role in ("train", "val", "test"):
             songs = stimulus.reindex(parts[role][0])
