@@ -47,7 +47,7 @@ if PACK_FOLDS:
         conda:
             "../envs/edaffect.yaml"
         script:
-            "../workflow_scripts/svm_folds.py"
+            "../workflow_scripts/svm_fold.py"
 
 else:
 

@@ -67,7 +67,7 @@ if PACK_FOLDS:
         conda:
             "../envs/edaffect.yaml"
         script:
-            "../workflow_scripts/train_folds.py"
+            "../workflow_scripts/train_fold.py"
 
 else:
 

@@ -3,6 +3,7 @@ folds → training → paper tables, with one corrupt trial that must be exclude
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 import subprocess
@@ -58,11 +59,17 @@ def snakemake(workdir: Path, repo_root: Path, *args: str) -> subprocess.Complete
     return proc
 
 
+def make_study(workdir: Path, repo_root: Path, pack_folds: bool) -> None:
+    shutil.copy(repo_root / "config.yaml", workdir / "config.yaml")
+    tiny = {**TINY, "training": {**TINY["training"], "pack_folds": pack_folds}}
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(tiny))
+
+
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory, repo_root) -> Path:
+    """Packed mode (all folds of a run in one job), with a corrupt trial."""
     workdir = tmp_path_factory.mktemp("study")
-    shutil.copy(repo_root / "config.yaml", workdir / "config.yaml")
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    make_study(workdir, repo_root, pack_folds=True)
     snakemake(workdir, repo_root, "results/synthetic/deap/ground_truth.csv")
     # A corrupt trial in the native files: a flat GSR trace (a dead electrode).
     path = workdir / f"results/synthetic/deap/data_preprocessed_python/{CORRUPT_SUBJECT}.dat"
@@ -104,3 +111,23 @@ def test_corrupt_trial_is_excluded_not_fatal(tiny_study):
 def test_rerun_is_a_no_op(tiny_study, repo_root):
     proc = snakemake(tiny_study, repo_root, "--dry-run", *TARGETS)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_per_fold_jobs_give_the_same_runs_as_packed_jobs(tiny_study, tmp_path, repo_root):
+    """One job per fold (cluster mode) and all folds in one job (local mode) train the same
+    models: same metrics and predictions for every fold."""
+    make_study(tmp_path, repo_root, pack_folds=False)
+    shutil.copytree(tiny_study / "results/synthetic", tmp_path / "results/synthetic")
+    shutil.copytree(tiny_study / ".snakemake", tmp_path / ".snakemake")  # generator provenance
+    runs = [f"results/runs/r_e/deap/{dim}/fold{k}/metrics.json"
+            for dim in ("valence", "arousal") for k in range(3)]
+    runs += [f"results/runs/svm_eda/pmemo/valence/fold{k}/metrics.json" for k in range(3)]
+    proc = snakemake(tmp_path, repo_root, *runs)
+    assert "train_network_folds" not in proc.stdout + proc.stderr
+    for run in runs:
+        ours = json.loads((tmp_path / run).read_text())
+        packed = json.loads((tiny_study / run).read_text())
+        for key in ("accuracy", "f1", "confusion_matrix", "chosen_epoch", "val_curve"):
+            assert ours.get(key) == packed.get(key), (run, key)
+        predictions = Path(run).with_name("predictions.csv")
+        assert (tmp_path / predictions).read_text() == (tiny_study / predictions).read_text()
