@@ -398,21 +398,14 @@ def _summary(folds: pd.DataFrame) -> dict:
 
 
 def _paired(folds: pd.DataFrame, model: str, reference: str, dimension: str, metric: str):
-    from edaffect.reporting.statistics import compare_folds
+    from edaffect.reporting.statistics import compare_fold_frames
 
     def pick(name):
         sel = folds[(folds["experiment"] == name) & (folds["dimension"] == dimension)]
         return sel.sort_values("fold")
 
     mine, theirs = pick(model), pick(reference)
-    return compare_folds(
-        dict(zip(mine["fold"], mine[metric], strict=True)),
-        dict(zip(theirs["fold"], theirs[metric], strict=True)),
-        model_n_test=dict(zip(mine["fold"], mine["n_test"], strict=True)),
-        reference_n_test=dict(zip(theirs["fold"], theirs["n_test"], strict=True)),
-        n_train=dict(zip(mine["fold"], mine["n_train"], strict=True)),
-        same_split=True,
-    )
+    return compare_fold_frames(mine, theirs, metric)
 
 
 def build_table2(

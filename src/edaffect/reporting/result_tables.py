@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from edaffect.reporting.paper import load_paper_values, paper_value
-from edaffect.reporting.statistics import TEST_NAME, compare_folds, format_comparison
+from edaffect.reporting.statistics import TEST_NAME, compare_fold_frames, format_comparison
 
 PAPER = "rtcan-1d"
 METRICS = ("accuracy", "f1", "precision", "recall")
@@ -148,24 +148,9 @@ def _comparison(
         same_split, note = False, f"different dataset ({row['dataset']} vs {ref['dataset']})"
     elif not math.isclose(frac_m, frac_r):
         same_split, note = False, f"different subject subsets ({frac_m:g} vs {frac_r:g})"
-    return compare_folds(
-        dict(zip(mine["fold"], mine[metric], strict=False)),
-        dict(zip(theirs["fold"], theirs[metric], strict=False)),
-        model_n_test=dict(zip(mine["fold"], mine["n_test"], strict=False)),
-        reference_n_test=dict(zip(theirs["fold"], theirs["n_test"], strict=False)),
-        n_train=dict(zip(mine["fold"], mine["n_train"], strict=False)),
-        same_split=same_split,
-        split_note=note,
-        model_test_ids=_trial_sets(mine),
-        reference_test_ids=_trial_sets(theirs),
+    return compare_fold_frames(
+        mine, theirs, metric, same_split=same_split, split_note=note, with_test_ids=True
     )
-
-
-def _trial_sets(folds: pd.DataFrame) -> dict[int, frozenset] | None:
-    """Test trial ids per fold, when every fold has its predictions.csv."""
-    if folds["test_trials"].isna().any():
-        return None
-    return dict(zip(folds["fold"], folds["test_trials"], strict=True))
 
 
 def build_result_table(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 TEST_NAME = "corrected resampled t-test (Nadeau & Bengio 2003), k-fold form"
@@ -134,4 +135,37 @@ def format_comparison(result: PairedComparison, scale: float = 100.0, digits: in
     return (
         f"Δ {fmt.format(result.mean_diff * scale)} "
         f"[{fmt.format(result.ci_low * scale)}, {fmt.format(result.ci_high * scale)}], {p}"
+    )
+
+
+def compare_fold_frames(
+    model: pd.DataFrame,
+    reference: pd.DataFrame,
+    metric: str,
+    *,
+    same_split: bool = True,
+    split_note: str = "",
+    with_test_ids: bool = False,
+) -> PairedComparison:
+    """`compare_folds` on two per-fold frames (columns fold, n_test, n_train, `metric` and, with
+    `with_test_ids`, test_trials: test ids are compared only when every fold has them)."""
+
+    def by_fold(frame: pd.DataFrame, column: str) -> dict:
+        return dict(zip(frame["fold"], frame[column], strict=True))
+
+    def test_ids(frame: pd.DataFrame) -> dict[int, frozenset] | None:
+        if not with_test_ids or frame["test_trials"].isna().any():
+            return None
+        return by_fold(frame, "test_trials")
+
+    return compare_folds(
+        by_fold(model, metric),
+        by_fold(reference, metric),
+        model_n_test=by_fold(model, "n_test"),
+        reference_n_test=by_fold(reference, "n_test"),
+        n_train=by_fold(model, "n_train"),
+        same_split=same_split,
+        split_note=split_note,
+        model_test_ids=test_ids(model),
+        reference_test_ids=test_ids(reference),
     )
