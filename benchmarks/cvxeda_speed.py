@@ -1,6 +1,6 @@
 """Our cvxEDA solve vs the PyPI reference (`cvxeda`) on real EDA: time ratio and max |Δ|.
 
-Signals (all from the real NeuroKit2 recording in ../shared/data, z-scored):
+Signals (all from the real NeuroKit2 recording in tests/data, z-scored):
 1,750 samples (35 s at 50 Hz, a PMEmo trial), 7,680 (60 s at 128 Hz, DEAP), 11,520 (90 s at
 128 Hz, AMIGOS-length) and a 20-minute recording (the 150-s recording mirrored to 1,200 s at
 100 Hz, 120,000 samples).  One BLAS thread, best of --repeats runs each, CPU time
@@ -29,7 +29,7 @@ from tabulate import tabulate  # noqa: E402
 
 from edaffect.decomposition import cvxeda  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 def zscore(y: np.ndarray) -> np.ndarray:
@@ -37,7 +37,7 @@ def zscore(y: np.ndarray) -> np.ndarray:
 
 
 def signals() -> list[tuple[str, np.ndarray, float]]:
-    eda = pd.read_csv(SHARED / "data/real-eda-neurokit/bio_eventrelated_100hz.csv")["EDA"]
+    eda = pd.read_csv(TEST_DATA / "real-eda-neurokit/bio_eventrelated_100hz.csv")["EDA"]
     eda = eda.to_numpy(dtype=float)
     return [
         ("PMEmo trial (35 s @ 50 Hz)", zscore(resample_poly(eda[2000:5500], 1, 2)), 50.0),

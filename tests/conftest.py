@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the repository and to the real public data in ../shared."""
+"""Shared fixtures: the repository, the real test material in tests/data and the published values."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from edaffect.reporting.paper import PAPER_TABLES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_ROOT.parent / "shared"
+DATA_DIR = REPO_ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -16,8 +18,13 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared beside the checkout (real PMEmo samples, NeuroKit EDA, paper values)."""
-    if not SHARED_DIR.is_dir():
-        pytest.fail(f"{SHARED_DIR} is missing: the tests read real data from ../shared")
-    return SHARED_DIR
+def data_dir() -> Path:
+    """Real public test material (PMEmo demo songs with listeners' EDA, a NeuroKit2 recording);
+    sources and licences in tests/data/README.md."""
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def paper_tables() -> Path:
+    """The published values shipped with the package (src/edaffect/reference/paper_tables.csv)."""
+    return PAPER_TABLES

@@ -37,9 +37,9 @@ def reference(y, fs):
     return r, p, t
 
 
-def real_traces(shared_dir):
+def real_traces(data_dir):
     """(name, z-scored signal, fs): NeuroKit 100 Hz EDA, resampled segments, PMEmo traces."""
-    eda = pd.read_csv(shared_dir / "data/real-eda-neurokit/bio_eventrelated_100hz.csv")["EDA"]
+    eda = pd.read_csv(data_dir / "real-eda-neurokit/bio_eventrelated_100hz.csv")["EDA"]
     eda = eda.to_numpy(dtype=float)
     out = [("neurokit-100Hz-60s", zscore(eda[:6000]), 100.0)]
     seg = eda[3000:9000]  # 60 s resampled to DEAP's 128 Hz -> 7,680 samples
@@ -47,7 +47,7 @@ def real_traces(shared_dir):
     seg = eda[8000:11500]  # 35 s resampled to PMEmo's 50 Hz -> 1,750 samples
     out.append(("neurokit-50Hz-35s", zscore(resample_poly(seg, 1, 2)), 50.0))
     for song in ("108", "372", "634", "683"):
-        data = json.loads((shared_dir / f"data/pmemo-public-samples/{song}.json").read_text())
+        data = json.loads((data_dir / f"pmemo-public-samples/{song}.json").read_text())
         t = np.asarray(data["eda"]["t"], dtype=float)
         fs = (len(t) - 1) / (t[-1] - t[0])
         for subject in data["eda"]["subjects"]:
@@ -56,9 +56,9 @@ def real_traces(shared_dir):
     return out
 
 
-def test_agrees_with_reference_on_real_recordings(shared_dir):
+def test_agrees_with_reference_on_real_recordings(data_dir):
     worst = {"phasic": 0.0, "tonic": 0.0, "driver_rel": 0.0}
-    for name, y, fs in real_traces(shared_dir):
+    for name, y, fs in real_traces(data_dir):
         ours = cvxeda(y, fs)
         r, p, t = reference(y, fs)
         assert ours.converged, (name, ours.status, ours.info)

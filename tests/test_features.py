@@ -12,9 +12,9 @@ SETTINGS = F.FeatureSettings()
 
 
 @pytest.fixture(scope="module")
-def neurokit_eda(shared_dir) -> np.ndarray:
+def neurokit_eda(data_dir) -> np.ndarray:
     """Real EDA (µS) of NeuroKit's 100 Hz event-related recording."""
-    frame = pd.read_csv(shared_dir / "data" / "real-eda-neurokit" / "bio_eventrelated_100hz.csv")
+    frame = pd.read_csv(data_dir / "real-eda-neurokit" / "bio_eventrelated_100hz.csv")
     return frame["EDA"].to_numpy(dtype=np.float64)
 
 

@@ -37,8 +37,8 @@ def label_files(tmp_path_factory):
     return paths
 
 
-def test_table2_spearman_equals_scipy(label_files, tmp_path, shared_dir):
-    paper = shared_dir / "reference" / "paper_tables.csv"
+def test_table2_spearman_equals_scipy(label_files, tmp_path, paper_tables):
+    paper = paper_tables
     frame = write_label_table(
         "table2", label_files, {"pmemo": True, "deap": False},
         tmp_path / "t2.csv", tmp_path / "t2.md", config_sha="abc123", paper_tables=paper,
@@ -62,8 +62,8 @@ def test_table2_spearman_equals_scipy(label_files, tmp_path, shared_dir):
     ]
 
 
-def test_table1_counts(label_files, tmp_path, shared_dir):
-    paper = shared_dir / "reference" / "paper_tables.csv"
+def test_table1_counts(label_files, tmp_path, paper_tables):
+    paper = paper_tables
     frame = write_label_table(
         "table1", label_files, {"pmemo": True, "deap": True},
         tmp_path / "t1.csv", tmp_path / "t1.md", config_sha="abc123", paper_tables=paper,

@@ -16,8 +16,8 @@ SONGS = ["108", "372", "634", "683"]
 
 
 @pytest.fixture(scope="module")
-def samples(shared_dir):
-    return shared_dir / "data" / "pmemo-public-samples"
+def samples(data_dir):
+    return data_dir / "pmemo-public-samples"
 
 
 @pytest.fixture(scope="module")

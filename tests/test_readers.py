@@ -127,9 +127,9 @@ def test_pmemo_duplicate_rating_row(tmp_path):
         read_dataset("pmemo", tmp_path)
 
 
-def test_real_pmemo_static_means_round_trip(tmp_path, shared_dir):
+def test_real_pmemo_static_means_round_trip(tmp_path, data_dir):
     """The real public song means, written as static_annotations.csv, read back unchanged."""
-    source = shared_dir / "data/pmemo-public-samples/static_song_means.json"
+    source = data_dir / "pmemo-public-samples/static_song_means.json"
     songs = json.loads(source.read_text())
     (tmp_path / "annotations").mkdir()
     table = pd.DataFrame(

@@ -26,9 +26,9 @@ from edaffect.signal_images import (
 FS = 50.0
 
 
-def real_pmemo_trace(shared_dir, song: str = "108", listener: int = 0) -> np.ndarray:
+def real_pmemo_trace(data_dir, song: str = "108", listener: int = 0) -> np.ndarray:
     """A real PMEmo listener's EDA (demo export, ~12.5 Hz) linearly resampled to 50 Hz."""
-    data = json.loads((shared_dir / "data" / "pmemo-public-samples" / f"{song}.json").read_text())
+    data = json.loads((data_dir / "pmemo-public-samples" / f"{song}.json").read_text())
     t = np.asarray(data["eda"]["t"], dtype=float)
     values = np.asarray(data["eda"]["subjects"][listener]["values"], dtype=float)
     grid = np.arange(t[0], t[-1], 1.0 / FS)
@@ -36,12 +36,12 @@ def real_pmemo_trace(shared_dir, song: str = "108", listener: int = 0) -> np.nda
 
 
 @pytest.fixture(scope="module")
-def real_components(shared_dir) -> list[np.ndarray]:
+def real_components(data_dir) -> list[np.ndarray]:
     """origin/phasic/tonic of the 16 real PMEmo traces (4 songs x 4 listeners), 15 s cropped."""
     out = []
     for song in ("108", "372", "634", "683"):
         for listener in range(4):
-            comp = decompose_trial(real_pmemo_trace(shared_dir, song, listener), FS,
+            comp = decompose_trial(real_pmemo_trace(data_dir, song, listener), FS,
                                    PreprocessSettings(crop_s=15.0))
             out.append(np.stack([comp.eda, comp.phasic, comp.tonic]))
     return out
@@ -309,7 +309,7 @@ def _fake_metrics(tmp_path, experiment, dimension, accuracies):
     return paths
 
 
-def test_table2_pairs_mix_with_each_component_and_shows_paper_values(tmp_path, shared_dir):
+def test_table2_pairs_mix_with_each_component_and_shows_paper_values(tmp_path, paper_tables):
     from edaffect.ressin_study import write_table2
 
     table2 = {"components": {"origin": "o", "tonic": "t", "phasic": "p", "mix": "m"},
@@ -324,7 +324,7 @@ def test_table2_pairs_mix_with_each_component_and_shows_paper_values(tmp_path, s
                          "batch_size": 100, "lr": 0.001, "epochs": 1, "table2": table2},
               "datasets": {"pmemo": {"root": "x", "synthetic": {}}},
               "dimensions": ["valence", "arousal"]}
-    paper = shared_dir / "reference" / "paper_tables.csv"
+    paper = paper_tables
     numeric = write_table2(paths, tmp_path / "t2.csv", tmp_path / "t2.md", config,
                            paper_tables=paper)
     origin_v = numeric[(numeric["row"] == "origin") & (numeric["dimension"] == "valence")].iloc[0]
@@ -338,7 +338,7 @@ def test_table2_pairs_mix_with_each_component_and_shows_paper_values(tmp_path, s
     assert "SYNTHETIC" in text and "73.43" in text and "SVM + Music" in text
 
 
-def test_table1_places_paper_values_beside_ours(tmp_path, shared_dir):
+def test_table1_places_paper_values_beside_ours(tmp_path, paper_tables):
     from edaffect.ressin_study import write_table1
 
     rows = [{"method": m, "dimension": d, "input": i, "rmse": 0.2, "pearson_r": 0.1,
@@ -348,7 +348,7 @@ def test_table1_places_paper_values_beside_ours(tmp_path, shared_dir):
     pd.DataFrame(rows).to_csv(tmp_path / "reg.csv", index=False)
     config = {"datasets": {"pmemo": {"root": "/real", "synthetic": False}}}
     numeric = write_table1(tmp_path / "reg.csv", tmp_path / "t1.csv", tmp_path / "t1.md", config,
-                           paper_tables=shared_dir / "reference" / "paper_tables.csv")
+                           paper_tables=paper_tables)
     svr_v_phasic = numeric[(numeric["method"] == "SVR") & (numeric["dimension"] == "valence")
                            & (numeric["input"] == "phasic")].iloc[0]
     assert svr_v_phasic["rmse_paper"] == pytest.approx(0.1400)

@@ -76,13 +76,13 @@ def read_csv(path):
     return pd.read_csv(path, comment="#")
 
 
-def test_table3_values_paper_columns_and_paired_tests(table3_setup, shared_dir):
+def test_table3_values_paper_columns_and_paired_tests(table3_setup, paper_tables):
     root, rows, experiments, paths = table3_setup
     config = make_config({"table3": rows})
     out = root / "results/tables"
     write_result_table("table3", paths, config, experiments, out / "table3.csv",
                        out / "table3.md", out / "table3.tex",
-                       paper_tables=shared_dir / "reference/paper_tables.csv")
+                       paper_tables=paper_tables)
     frame = read_csv(out / "table3.csv")
     folds = load_fold_metrics(paths)
     svm = folds[(folds.experiment == "svm_eda") & (folds.dimension == "valence")]
@@ -135,7 +135,7 @@ def test_unequal_test_sizes_are_not_paired(tmp_path):
     assert note == "not paired: test-set sizes differ in fold(s) [1, 2]"
 
 
-def test_table4_parameters_and_epoch_time(tmp_path, shared_dir):
+def test_table4_parameters_and_epoch_time(tmp_path, paper_tables):
     rows = [{"experiment": "r_f", "dataset": "pmemo",
              "paper": {"method": "RTCAN-1D", "dataset": "PMEmo",
                        "config": "depth=1 channels=[64,64,64,64]"}}]
@@ -148,7 +148,7 @@ def test_table4_parameters_and_epoch_time(tmp_path, shared_dir):
     experiments = {"r_f": {"depth": 1, "channels": [64, 64, 64, 64]}}
     frame = write_result_table("table4", paths, make_config({"table4": rows}), experiments,
                                out / "t.csv", out / "t.md", out / "t.tex",
-                               paper_tables=shared_dir / "reference/paper_tables.csv")
+                               paper_tables=paper_tables)
     assert frame.loc[0, "valence_n_parameters"] == 12345
     assert frame.loc[0, "arousal_seconds_per_epoch_mean"] == pytest.approx(2.0)
     assert frame.loc[0, "valence_accuracy_paper"] == pytest.approx(79.68)
@@ -156,7 +156,7 @@ def test_table4_parameters_and_epoch_time(tmp_path, shared_dir):
     assert "12,345" in md and "2.00 ± 1.00" in md
 
 
-def test_table6_marks_prior_work(tmp_path, shared_dir):
+def test_table6_marks_prior_work(tmp_path, paper_tables):
     rows = [{"experiment": "r_f", "dataset": "pmemo",
              "paper": {"method": "RTCAN-1D", "dataset": "PMEmo", "input": "EDA+music"}}]
     paths = [write_run(tmp_path, "r_f", "pmemo", dim, fold, 0.7, 0.7)
@@ -164,7 +164,7 @@ def test_table6_marks_prior_work(tmp_path, shared_dir):
     out = tmp_path / "t"
     frame = write_result_table("table6", paths, make_config({"table6": rows}), {},
                                out / "t.csv", out / "t.md", out / "t.tex",
-                               paper_tables=shared_dir / "reference/paper_tables.csv")
+                               paper_tables=paper_tables)
     ours = frame[frame.source == "ours"]
     prior = frame[frame.source == "reported in the paper"]
     assert len(ours) == 1 and ours.iloc[0]["valence_accuracy_paper"] == pytest.approx(79.68)
@@ -187,7 +187,7 @@ def test_bad_metrics_file_names_the_file(tmp_path):
         load_fold_metrics([path])
 
 
-def test_fig4_points_and_files(tmp_path, shared_dir):
+def test_fig4_points_and_files(tmp_path, paper_tables):
     from edaffect.reporting.figures import incremental_rows, subject_incremental_figure
 
     rows = [
@@ -203,7 +203,7 @@ def test_fig4_points_and_files(tmp_path, shared_dir):
                        0.5) for p in (10, 100) for dim in ("valence", "arousal") for fold in (0, 1)]
     frame = subject_incremental_figure(rows, paths, experiments, tmp_path / "f.png",
                                        tmp_path / "f.pdf", "data: test",
-                                       paper_tables=shared_dir / "reference/paper_tables.csv")
+                                       paper_tables=paper_tables)
     point = frame[(frame.experiment == "svm_p10") & (frame.dimension == "valence")].iloc[0]
     assert point["percent"] == pytest.approx(10) and point["mean"] == pytest.approx(51.5)
     assert point["paper"] == pytest.approx(60.48)

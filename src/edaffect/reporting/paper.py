@@ -1,4 +1,4 @@
-"""The published values (../shared/reference/paper_tables.csv) and table writers."""
+"""The published values (shipped as edaffect/reference/paper_tables.csv) and table writers."""
 
 from __future__ import annotations
 
@@ -8,33 +8,28 @@ from pathlib import Path
 import pandas as pd
 
 PAPER_TABLES_ENV = "EDAFFECT_PAPER_TABLES"
-_DEFAULT_LOCATIONS = (
-    Path("../shared/reference/paper_tables.csv"),
-    Path(__file__).resolve().parents[3] / ".." / "shared" / "reference" / "paper_tables.csv",
-)
+# Every published value of the papers this project re-creates, transcribed from the papers
+# (source and known inconsistencies: edaffect/reference/README.md). Project data, not a download.
+PAPER_TABLES = Path(__file__).resolve().parents[1] / "reference" / "paper_tables.csv"
 KEY_COLUMNS = ["method", "dataset", "subset", "input", "config"]
 
 
-def paper_tables_path() -> Path | None:
-    """Where the published values live: $EDAFFECT_PAPER_TABLES, else ../shared/reference/."""
+def paper_tables_path() -> Path:
+    """Where the published values live: $EDAFFECT_PAPER_TABLES if set, else the packaged file."""
     if os.environ.get(PAPER_TABLES_ENV):
         return Path(os.environ[PAPER_TABLES_ENV])
-    for path in _DEFAULT_LOCATIONS:
-        if path.is_file():
-            return path.resolve()
-    return None
+    return PAPER_TABLES
 
 
 def load_paper_values(path: str | Path | None = None) -> pd.DataFrame:
     """All published values in long form (paper, table, method, ..., metric, value).
 
-    Returns an empty frame with the same columns when the file is not available, so tables are
-    still written (with empty paper columns) on machines without ../shared.
+    A missing file is an error: a table without the paper's values beside ours loses its point.
     """
     path = Path(path) if path else paper_tables_path()
-    columns = ["paper", "table", *KEY_COLUMNS, "subjects", "dimension", "metric", "value"]
-    if path is None or not Path(path).is_file():
-        return pd.DataFrame(columns=columns)
+    if not path.is_file():
+        raise FileNotFoundError(f"published values {path} not found (set ${PAPER_TABLES_ENV} or "
+                                "reinstall edaffect: the file ships with the package)")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
     return frame

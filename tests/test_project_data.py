@@ -1,0 +1,59 @@
+"""The project stands alone: the published values ship with the package, every paper-table row of
+config.yaml finds its published value, and nothing reads material from outside the repository."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edaffect.reporting.paper import load_paper_values, paper_value
+
+DIMENSIONS = ("valence", "arousal")
+
+
+def test_published_values_ship_with_the_package(paper_tables):
+    values = load_paper_values()
+    assert paper_tables.is_file() and len(values) > 300
+    assert {"rtcan-1d", "res-sin", "maan", "thesis-ch4"} <= set(values["paper"])
+    assert values["value"].notna().all(), "every published value parses as a number"
+
+
+def test_missing_published_values_file_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="published values"):
+        load_paper_values(tmp_path / "nothing.csv")
+
+
+def test_every_table_row_finds_exactly_one_published_value(repo_root):
+    """Each (table, row) of config.yaml names one published accuracy per dimension; a typo in a
+    key would silently print '—' beside our number."""
+    config = yaml.safe_load((repo_root / "config.yaml").read_text())
+    values = load_paper_values()
+    missing = []
+    for table, rows in config["tables"].items():
+        if not re.fullmatch(r"table\d", table):
+            continue
+        for row in rows:
+            for dim in DIMENSIONS:
+                found = paper_value(values, paper="rtcan-1d", table=table.removeprefix("table"),
+                                    dimension=dim, metric="accuracy", key=row["paper"])
+                if found is None:
+                    missing.append((table, row["experiment"], row["dataset"], dim))
+    assert not missing, f"rows without exactly one published accuracy: {missing}"
+
+
+def test_nothing_reads_material_outside_the_repository(repo_root):
+    """`../shared` is the developers' reference folder, not a runtime dependency."""
+    offenders = []
+    for folder in ("src", "rules", "workflow_scripts", "tests", "config", "profiles", "benchmarks"):
+        for path in (repo_root / folder).rglob("*"):
+            if path.suffix not in {".py", ".smk", ".yaml", ".sh"} or "data" in path.parts[-2:-1]:
+                continue
+            if path == Path(__file__):
+                continue
+            text = path.read_text(errors="ignore")
+            if re.search(r"\.\./shared|parent / \"shared\"|/work/shared", text):
+                offenders.append(str(path.relative_to(repo_root)))
+    assert not offenders, offenders
