@@ -145,3 +145,54 @@ def test_long_recording_uses_sparse_path_and_agrees():
     assert ours.converged
     assert np.abs(ours.phasic - r).max() <= TOL
     assert np.abs(ours.tonic - tt).max() <= TOL
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "zip_without_arrays"])
+def test_unreadable_cache_file_is_a_miss(tmp_path, caplog, damage):
+    """A damaged results/{dataset}/cache/{trial_id}.npz (killed copy, full disk, stray write) is a
+    cache miss: logged, solved again, overwritten atomically; the batch equals a clean run's."""
+    import logging
+    import zipfile
+
+    from edaffect.preprocessing import PreprocessSettings, cache_path, run_batch
+
+    rng = np.random.default_rng(5)
+    fs = 16.0
+    t = np.arange(int(40 * fs)) / fs
+    signals = {f"s0{i}_1": 2.0 + 0.02 * t + 0.3 * np.exp(-((t - 10 * i) ** 2) / 4.0)
+               + rng.normal(0, 0.01, t.size) for i in range(1, 4)}
+    np.savez(tmp_path / "raw.npz", **signals)
+    pd.DataFrame({"trial_id": list(signals), "dataset": "deap", "subject": [k[:3] for k in signals],
+                  "trial": 1, "stimulus": 1, "fs": fs, "n_samples": t.size}).to_csv(
+        tmp_path / "trials.csv", index=False)
+    settings = PreprocessSettings(length=32)
+
+    def batch(name):
+        out = tmp_path / f"{name}.npz"
+        report = run_batch(tmp_path / "raw.npz", tmp_path / "trials.csv", 0, 10, settings,
+                           tmp_path / "cache", out)
+        with np.load(out) as f:
+            return report, f["inputs"].copy(), list(f["trial_id"]), str(f["excluded"])
+
+    _, clean, ids, excluded = batch("clean")
+    assert len(ids) == 3 and excluded == "[]"
+    victim = cache_path(tmp_path / "cache", "s02_1")
+    good = victim.read_bytes()
+    if damage == "truncated":
+        victim.write_bytes(good[: len(good) // 2])
+    elif damage == "garbage":
+        victim.write_bytes(rng.bytes(len(good)))
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    else:
+        with zipfile.ZipFile(victim, "w") as z:
+            z.writestr("readme.txt", "not an array")
+    with caplog.at_level(logging.WARNING):
+        report, again, ids_again, excluded_again = batch("again")
+    assert "unreadable cache file" in caplog.text and "s02_1.npz" in caplog.text
+    assert (report.n_solved, report.n_cached) == (1, 2)
+    assert ids_again == ids and excluded_again == "[]"
+    np.testing.assert_array_equal(again, clean)
+    with np.load(victim) as f:  # overwritten with a readable entry
+        assert "phasic" in f.files
+    assert not list((tmp_path / "cache").glob("*.tmp*"))

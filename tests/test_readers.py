@@ -359,3 +359,239 @@ def test_amigos_wrong_shapes_and_stray_file(tmp_path, caplog):
     scipy.io.savemat(path, {"joined_data": joined[:, :10], "labels_selfassessment": labels})
     with pytest.raises(DatasetError, match=r"'joined_data' should be a 1x20 cell array"):
         read_dataset("amigos", tmp_path)
+
+
+# ----------------------------------------------------------------------------- real PMEmo demo
+
+
+def write_demo_pmemo(data_dir: Path, root: Path, scale: str = "unit") -> dict[int, dict]:
+    """A native-layout PMEmo2019 folder from the real public demo (tests/data): per song
+    EDA/{musicId}_EDA.csv with the demo's own time column (10-13 Hz) and its 4 listeners, the
+    song means as static_annotations.csv, and, since the demo has no per-listener ratings, each
+    listener rated with the song mean (on 0-1, or on 1-9 for scale="nine")."""
+    (root / "EDA").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    songs, rows = {}, []
+    for path in sorted((data_dir / "pmemo-public-samples").glob("[0-9]*.json")):
+        song = json.loads(path.read_text())
+        songs[song["id"]] = song
+        eda = song["eda"]
+        table = pd.DataFrame({"time(s)": eda["t"]})
+        for subject in eda["subjects"]:
+            table[str(subject["id"])] = subject["values"]
+            v, a = song["valence_mean"], song["arousal_mean"]
+            if scale == "nine":
+                v, a = 1 + 8 * v, 1 + 8 * a
+            rows.append((song["id"], str(subject["id"]), a, v))
+        table.to_csv(root / "EDA" / f"{song['id']}_EDA.csv", index=False)
+    pd.DataFrame(
+        [(i, s["arousal_mean"], s["valence_mean"]) for i, s in songs.items()],
+        columns=["musicId", "Arousal(mean)", "Valence(mean)"],
+    ).to_csv(root / "annotations" / "static_annotations.csv", index=False)
+    pd.DataFrame(rows, columns=["musicId", "subjectId", "Arousal", "Valence"]).to_csv(
+        root / "annotations" / "static_annotations_per_listener.csv", index=False
+    )
+    return songs
+
+
+def test_real_pmemo_demo_reaches_model_inputs_at_its_own_rate(tmp_path, data_dir, caplog):
+    """The real demo EDA (resampled by the demo to 10-13 Hz) is read at the rate of its time
+    column (not stamped 50 Hz, which made 48-s recordings 12 s long and dropped every trial) and
+    all 16 trials reach the model inputs through the trial table and the decomposition stage."""
+    from edaffect.preprocessing import PreprocessSettings, load_components, merge_batches, run_batch
+
+    root = tmp_path / "PMEmo2019"
+    songs = write_demo_pmemo(data_dir, root)
+    out = tmp_path / "results"
+    with caplog.at_level(logging.INFO):
+        table = write_trial_table("pmemo", tmp_path, out / "trials.csv", out / "raw_eda.npz",
+                                  out / "trials_excluded.csv")  # the parent folder works too
+    assert len(table) == 16 and table["subject"].nunique() == 16
+    for music_id, song in songs.items():
+        t = np.asarray(song["eda"]["t"])
+        expected = (len(t) - 1) / (t[-1] - t[0])  # 12.2, 10.0, 13.3 Hz
+        rows = table[table["stimulus"] == music_id]
+        np.testing.assert_allclose(rows["fs"], expected, rtol=1e-4)
+        np.testing.assert_allclose((rows["n_samples"] - 1) / rows["fs"], t[-1] - t[0],
+                                   rtol=1e-4)
+    assert {round(fs) for fs in table["fs"]} == {10, 12, 13}
+    assert "sampling rates" in caplog.text
+    settings = PreprocessSettings(crop_s=3.0, min_duration_s=10.0, length=128)
+    batch = out / "batch0.npz"
+    run_batch(out / "raw_eda.npz", out / "trials.csv", 0, 100, settings, out / "cache", batch)
+    n = merge_batches([batch], out / "trials.csv", out / "trials_excluded.csv",
+                      out / "inputs.npy", out / "inputs_index.csv", out / "excluded.csv")
+    assert n == 16 and np.load(out / "inputs.npy").shape == (16, 3, 128)
+    for row in table.itertuples():
+        comp = load_components(out / "cache", row.trial_id)
+        assert comp.fs == row.fs  # solved at the file's own rate
+        assert comp.eda.size == row.n_samples - round(3.0 * row.fs)
+
+
+def test_pmemo_ratings_on_nine_point_scale(tmp_path, data_dir, caplog):
+    write_demo_pmemo(data_dir, tmp_path, scale="nine")
+    with caplog.at_level(logging.INFO):
+        trials, excluded = read_dataset("pmemo", tmp_path)
+    assert "1-9 scale" in caplog.text and "(x - 1) / 8" in caplog.text
+    assert len(trials) == 16 and not excluded
+    by_song = {t.stimulus: t for t in trials}
+    assert by_song[372].valence == pytest.approx(0.175) and by_song[372].arousal == pytest.approx(
+        0.825)
+    unit, _ = read_dataset("pmemo", tmp_path, {"rating_scale": "unit"})  # forced: out of range
+    assert not unit
+    trials, excluded = read_dataset("pmemo", tmp_path, {"rating_scale": "unit"})
+    assert excluded[0]["reason"].endswith("outside the scale 0-1")
+    with pytest.raises(DatasetError, match="rating_scale 'ten' unknown"):
+        read_dataset("pmemo", tmp_path, {"rating_scale": "ten"})
+
+
+@pytest.mark.parametrize(
+    ("header", "times", "fs"),
+    [
+        ("time(s)", [i / 25 for i in range(600)], 25.0),
+        ("time(ms)", [i * 40 for i in range(600)], 25.0),
+        ("", list(range(600)), 50.0),  # a sample index: PMEmo's documented 50 Hz
+        ("time", [round(i * 49.16 / 599, 2) for i in range(600)], 12.1847),  # rounded stamps
+    ],
+)
+def test_pmemo_rate_from_time_column(tmp_path, header, times, fs):
+    write_pmemo(tmp_path)
+    x = 2.0 + np.sin(np.arange(600) / 30.0)
+    pd.DataFrame({header: times, "101": x}).to_csv(tmp_path / "EDA" / "7_EDA.csv", index=False)
+    trials, _ = read_dataset("pmemo", tmp_path)
+    rates = {t.trial_id: t.fs for t in trials}
+    assert rates["101_7"] == pytest.approx(fs, rel=1e-4)
+    assert rates["101_12"] == 50.0  # the other file keeps its own rate
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [
+        ([0.0, 0.02, 0.04, 0.2, 0.22, 0.24], r"7_EDA\.csv: irregular time column 'time\(s\)': "
+         r"step\(s\) at line\(s\) 5 \(e\.g\. 0\.16 s before line 5\) differ from the typical "
+         r"0\.02 s"),
+        ([0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.11, 0.12, 0.13, 0.14, 0.15],  # 50 Hz, then 100 Hz
+         r"line\(s\) 4, 5, 6, 7, 8 \.\.\. \(7 lines\) are up to 1\.67 samples off a uniform"),
+        ([0.0, 0.02, 0.04, 0.04, 0.06, 0.08], r"time does not increase at line\(s\) 5"),
+        ([0.0, 0.02, None, 0.06, 0.08, 0.1], r"empty or non-numeric time at line\(s\) 4"),
+    ],
+)
+def test_pmemo_irregular_time_column(tmp_path, times, message):
+    write_pmemo(tmp_path)
+    frame = pd.DataFrame({"time(s)": times, "101": np.linspace(1, 2, len(times))})
+    frame.to_csv(tmp_path / "EDA" / "7_EDA.csv", index=False)
+    with pytest.raises(DatasetError, match=message):
+        read_dataset("pmemo", tmp_path)
+
+
+def test_pmemo_duplicated_listener_columns(tmp_path):
+    write_pmemo(tmp_path)
+    (tmp_path / "EDA" / "7_EDA.csv").write_text(
+        "time(s),101,102,101\n0.00,1.5,2.0,1.4\n0.02,1.6,2.1,1.5\n"
+    )
+    with pytest.raises(DatasetError, match=r"7_EDA\.csv: listener column\(s\) \['101'\] appear "
+                                           "more than once"):
+        read_dataset("pmemo", tmp_path)
+
+
+def test_pmemo_non_numeric_cell_names_line(tmp_path):
+    write_pmemo(tmp_path)
+    (tmp_path / "EDA" / "12_EDA.csv").write_text(
+        "time(s),101,104\n0.00,4.0,0.5\n0.02,4.5,0.6\n0.04,4.7,1,2\n"
+    )
+    with pytest.raises(DatasetError, match=r"12_EDA\.csv: truncated or malformed: line 4"):
+        read_dataset("pmemo", tmp_path)
+    (tmp_path / "EDA" / "12_EDA.csv").write_text(
+        "time(s),101,104\n0.00,4.0,0.5\n0.02,4.5,0.6\n0.04,4.7,0.6 uS\n"
+    )
+    with pytest.raises(DatasetError, match=r"12_EDA\.csv: listener 104: non-numeric EDA value "
+                                           r"'0\.6 uS' at line 4"):
+        read_dataset("pmemo", tmp_path)
+
+
+def test_pmemo_rated_listener_without_eda(tmp_path, caplog):
+    write_pmemo(tmp_path)
+    path = tmp_path / "annotations" / "static_annotations_per_listener.csv"
+    path.write_text(path.read_text() + "7,999,0.5,0.5\n12,999,0.25,0.75\n12,102,0.5,0.5\n")
+    with caplog.at_level(logging.WARNING):
+        trials, excluded = read_dataset("pmemo", tmp_path)
+    assert "1 listener(s)" in caplog.text and "999" in caplog.text
+    assert len(trials) == 3  # unchanged
+    reasons = {(e["subject"], e["trial"]): e["reason"] for e in excluded}
+    assert reasons[("999", 7)] == reasons[("999", 12)] == (
+        "rated, but no EDA recording of this listener in any EDA file")
+    assert reasons[("102", 12)] == (
+        "rated, but no EDA recording of this listener in EDA/12_EDA.csv")
+    assert {e["file"] for e in excluded if e["subject"] == "999"} == {str(path)}
+
+
+def test_dataset_root_that_is_a_file(tmp_path):
+    root = tmp_path / "PMEmo2019.zip"
+    root.write_bytes(b"PK\x03\x04")
+    for name in ("pmemo", "deap"):
+        with pytest.raises(DatasetError, match=rf"PMEmo2019\.zip: dataset root for '{name}' is "
+                                               "a file"):
+            read_dataset(name, root)
+
+
+def test_deap_with_32_channels(tmp_path):
+    subject = deap_subject()
+    subject["data"] = subject["data"][:, :32, :]  # EEG only: the peripheral channels are gone
+    write_deap(tmp_path, {"s01": subject})
+    with pytest.raises(DatasetError, match=r"s01\.dat: 'data' has 32 channels, expected 40 "
+                                           r"\(GSR is channel index 36\)"):
+        read_dataset("deap", tmp_path)
+
+
+def test_config_with_typo_in_dataset_name(repo_root):
+    import copy
+
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((repo_root / "config.yaml").read_text())
+    bad = copy.deepcopy(config)
+    bad["datasets"]["pmmeo"] = bad["datasets"].pop("pmemo")
+    with pytest.raises(WorkflowError, match=r"'pmmeo' was unexpected"):
+        validate(bad, str(repo_root / "config/schema.yaml"))
+    typo = copy.deepcopy(config)
+    typo["datasets"]["pmemo"]["rating_scale"] = "1-9"
+    with pytest.raises(WorkflowError, match="rating_scale"):
+        validate(typo, str(repo_root / "config/schema.yaml"))
+    good = copy.deepcopy(config)
+    good["datasets"]["pmemo"].pop("rating_scale", None)
+    validate(good, str(repo_root / "config/schema.yaml"))
+    assert good["datasets"]["pmemo"]["rating_scale"] == "auto"  # the schema's default
+
+
+def test_every_trial_excluded_fails_with_reasons_and_keeps_exclusions(tmp_path):
+    """The PMEmo case of issue 19: nothing usable -> the error names the top reasons with their
+    counts, and trials_excluded.csv (plus a .failed.csv copy that Snakemake will not delete) is
+    written; no model input at all after preprocessing fails the same way."""
+    from edaffect.preprocessing import PreprocessSettings, merge_batches, run_batch
+
+    write_pmemo(tmp_path / "pmemo")
+    ratings = tmp_path / "pmemo" / "annotations" / "static_annotations_per_listener.csv"
+    ratings.write_text("musicId,subjectId,Arousal,Valence\n7,101,0.5,\n7,102,0.5,\n")
+    out = tmp_path / "out"
+    with pytest.raises(DatasetError, match=r"no usable trial found for dataset 'pmemo': 5 "
+                                           r"trial\(s\) excluded, most often: 2 x no rating of "
+                                           r"this listener .*; 2 x missing valence rating; 1 x "
+                                           r"flat signal \(all reasons in .*failed\.csv\)"):
+        write_trial_table("pmemo", tmp_path / "pmemo", out / "trials.csv", out / "raw.npz",
+                          out / "trials_excluded.csv")
+    for path in (out / "trials_excluded.csv", out / "trials_excluded.failed.csv"):
+        assert len(pd.read_csv(path)) == 5
+    # readable trials, but all too short for the model inputs
+    write_pmemo(tmp_path / "short")
+    write_trial_table("pmemo", tmp_path / "short", out / "trials.csv", out / "raw.npz",
+                      out / "trials_excluded.csv")
+    assert not (out / "trials_excluded.failed.csv").exists()  # removed by the successful run
+    run_batch(out / "raw.npz", out / "trials.csv", 0, 10, PreprocessSettings(length=16),
+              out / "cache", out / "b.npz")
+    with pytest.raises(ValueError, match=r"no trial reached the model inputs: 5 trial\(s\) "
+                                         r"excluded, most often: 3 x too short after dropping"):
+        merge_batches([out / "b.npz"], out / "trials.csv", out / "trials_excluded.csv",
+                      out / "inputs.npy", out / "index.csv", out / "excluded.csv")
+    assert len(pd.read_csv(out / "excluded.failed.csv")) == 5

@@ -1,20 +1,24 @@
-"""Rule synthesize_dataset: write one synthetic dataset in its native layout + ground_truth.csv."""
+"""Rule synthesize_dataset: one synthetic dataset -> its native folder + ground_truth.csv
+beside it."""
+
+from edaffect.rule_io import rule_context
+
+smk, log = rule_context(globals())
 
 import json
 import time
 from pathlib import Path
 
-from edaffect.rule_io import log_to_file
 from edaffect.synthetic import generate
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
-dataset = snakemake.wildcards.dataset  # noqa: F821
-params = json.loads(snakemake.params.synthetic)  # noqa: F821
-root = Path(snakemake.output.ground_truth).parent  # noqa: F821
+dataset = smk.wildcards.dataset
+params = json.loads(smk.params.synthetic)
+out_dir = Path(smk.output.ground_truth).parent
 start = time.perf_counter()
-truth = generate(dataset, root, params, seed=int(snakemake.params.seed)).ground_truth  # noqa: F821
+result = generate(dataset, out_dir, params, seed=int(smk.params.seed))
+truth = result.ground_truth
 log.info(
-    "%s: %d trials of %d subjects written under %s in %.1f s (params %s, seed %s)",
-    dataset, len(truth), truth["subject"].nunique(), root, time.perf_counter() - start, params,
-    snakemake.params.seed,  # noqa: F821
+    "%s: %d trials of %d subjects written under %s (truth in %s) in %.1f s (params %s, seed %s)",
+    dataset, len(truth), truth["subject"].nunique(), result.root, out_dir,
+    time.perf_counter() - start, params, smk.params.seed,
 )

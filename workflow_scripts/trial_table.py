@@ -1,13 +1,18 @@
 """Checkpoint trial_table: read a dataset's native files -> trials.csv, raw_eda.npz, exclusions."""
 
-from edaffect.datasets import write_trial_table
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log_to_file(snakemake.log[0])  # noqa: F821
+smk, log = rule_context(globals())
+
+import json
+
+from edaffect.datasets import write_trial_table
+
 write_trial_table(
-    snakemake.wildcards.dataset,  # noqa: F821
-    snakemake.params.root,  # noqa: F821
-    trials_csv=snakemake.output.trials,  # noqa: F821
-    raw_npz=snakemake.output.raw_eda,  # noqa: F821
-    excluded_csv=snakemake.output.excluded,  # noqa: F821
+    smk.wildcards.dataset,
+    smk.params.root,
+    trials_csv=smk.output.trials,
+    raw_npz=smk.output.raw_eda,
+    excluded_csv=smk.output.excluded,
+    options=json.loads(smk.params.options),
 )

@@ -20,9 +20,9 @@ from edaffect.datasets import (
     DatasetError,
     TrialRecord,
     exclusion,
+    native_files,
     rating_problem,
     signal_problem,
-    warn_stray,
 )
 
 FS = 128.0
@@ -75,12 +75,7 @@ def read(root: Path) -> tuple[list[TrialRecord], list[dict]]:
     folder = data_folder(root)
     trials: list[TrialRecord] = []
     excluded: list[dict] = []
-    paths = sorted(folder.iterdir())
-    files = [p for p in paths if FILE_PATTERN.match(p.name) and p.is_file()]
-    warn_stray("deap", folder, [p for p in paths if p not in files], "sNN.dat")
-    if not files:
-        raise DatasetError(f"{folder}: no DEAP sNN.dat file found")
-    for path in files:
+    for path in native_files("deap", folder, FILE_PATTERN, "sNN.dat"):
         subject = f"s{FILE_PATTERN.match(path.name).group(1)}"
         data, labels = load_subject(path)
         for i in range(data.shape[0]):

@@ -1,15 +1,30 @@
 """Synthetic AMIGOS: one `Data_Preprocessed_PNN.mat` (MATLAB v5) per participant.
 
-`joined_data` is a 1x20 cell: trials 1-16 (short videos) are (samples x 17) float64 at 128 Hz
-with GSR (µS) in column 17 and zeros in the 14 EEG + 2 ECG columns; trials 17-20 (long videos)
-are empty 0x17 arrays, as for the real participants who did not take part in the long-video
-session. `labels_selfassessment` is a 1x20 cell of 1x12 rows (arousal, valence, dominance,
-liking, familiarity, 7 basic emotions as 0/1); a missing rating is a 1x0 array. Some GSR traces
-get NaN runs (short ones the preprocessing interpolates, long ones it excludes).
+Layout as the real download: `synthetic.generate` passes the native folder
+`data_preprocessed_matlab/` as `root`; the ground truth is written outside it.
+`joined_data` is a 1x20 cell: trials 1-16 (short videos) and, for the participants who took
+part in the long-video session (share `long_video_rate`, real 37/40), trials 17-20 (long
+videos) are (samples x 17) float64 at 128 Hz: 14 EEG (Emotiv order AF3 ... AF4), 2 ECG leads,
+GSR (µS) in column 17. Absent long videos are empty 0x0 arrays with a 1x0 rating (what the
+real files and TorchEEG's AMIGOS reader expect). `labels_selfassessment` is a 1x20 cell of 1x12
+rows (arousal, valence, dominance, liking, familiarity, 7 basic emotions as 0/1); a missing
+rating is a 1x0 array. Some GSR traces get NaN runs.
+
+Planted effects (parameters per trial in ground_truth.csv), a = latent arousal, v = latent valence:
+- EDA: as every dataset (`eda.py`: arousal raises SCR rate, amplitude and tonic level).
+- ECG: PQRST beats (sum of Gaussian waves) at times from an RR series with respiratory sinus
+  arrhythmia and a 0.1-Hz component; heart rate = subject rate + HR_PER_AROUSAL * a bpm, and the
+  RR modulation (HRV) scaled by exp(-HRV_PER_AROUSAL * a).
+- EEG: 1/f background plus theta, alpha, beta, gamma rhythms (band-limited, Gaussian bumps in
+  the spectrum); beta and gamma amplitude x exp(BG_PER_AROUSAL * a); frontal alpha amplitude
+  x exp(-ALPHA_ASYM_PER_VALENCE * v) on the left (AF3, F7, F3, FC5) and x exp(+...) on the
+  right (FC6, F4, F8, AF4): positive valence = relatively less left alpha (more left activity).
+Short-video EDA and ratings are drawn from the same streams as before the EEG/ECG were added.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +43,130 @@ from edaffect.synthetic.eda import (
 FS = 128
 N_CELLS = 20
 N_SHORT = 16
+N_LONG = 4
 N_COLUMNS = 17
 GSR_COLUMN = 16
+EEG_COLUMNS = list(range(14))
+ECG_COLUMNS = [14, 15]
+EEG_CHANNELS = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8",
+                "AF4"]
+LEFT_FRONTAL = [0, 1, 2, 3]
+RIGHT_FRONTAL = [13, 12, 11, 10]
+LONG_VIDEO_RATE = 37 / 40  # real AMIGOS: 37 of 40 participants watched the long videos
+
+HR_PER_AROUSAL = 6.0  # bpm per SD of latent arousal
+HRV_PER_AROUSAL = 0.35  # log-scale of the RR modulation per SD of arousal
+BG_PER_AROUSAL = 0.25  # log-amplitude of beta and gamma per SD of arousal
+ALPHA_ASYM_PER_VALENCE = 0.25  # log-amplitude of frontal alpha per SD of valence (sign by side)
+
+# PQRST waves (McSharry et al. 2003 style): offset from R (s), amplitude (mV), width (s)
+WAVES = {"P": (-0.20, 0.12, 0.025), "Q": (-0.03, -0.12, 0.010), "R": (0.0, 1.0, 0.010),
+         "S": (0.03, -0.25, 0.010), "T": (0.26, 0.30, 0.045)}
+LEAD2_GAIN = {"P": 0.8, "Q": 0.6, "R": 0.7, "S": 1.2, "T": 0.7}
+
+
+@dataclass(frozen=True)
+class Heart:
+    """One participant's cardiac and respiratory constants."""
+
+    rate_bpm: float
+    rsa_s: float  # amplitude of the respiratory RR modulation
+    lf_s: float  # amplitude of the 0.1-Hz RR modulation
+    resp_hz: float
+
+
+@dataclass(frozen=True)
+class Brain:
+    """One participant's EEG constants: overall scale (µV), alpha peak, channel gains."""
+
+    scale_uv: float
+    alpha_hz: float
+    channel_gain: np.ndarray  # (14,)
+
+
+def draw_heart(rng: np.random.Generator) -> Heart:
+    return Heart(
+        rate_bpm=float(rng.uniform(62, 80)), rsa_s=float(rng.uniform(0.03, 0.06)),
+        lf_s=float(rng.uniform(0.015, 0.03)), resp_hz=float(rng.uniform(0.2, 0.3)),
+    )
+
+
+def draw_brain(rng: np.random.Generator) -> Brain:
+    return Brain(
+        scale_uv=float(rng.lognormal(np.log(12.0), 0.15)), alpha_hz=float(rng.uniform(9.0, 11.0)),
+        channel_gain=rng.lognormal(0.0, 0.1, len(EEG_CHANNELS)),
+    )
+
+
+def beat_times(
+    rng: np.random.Generator, heart: Heart, duration_s: float, arousal: float
+) -> tuple[np.ndarray, float, float]:
+    """R-peak times (s) over `duration_s`; returns (times, heart rate bpm, RSA amplitude s)."""
+    rate = heart.rate_bpm + HR_PER_AROUSAL * arousal
+    mean_rr = 60.0 / rate
+    scale = float(np.exp(-HRV_PER_AROUSAL * arousal))
+    rsa, lf = heart.rsa_s * scale, heart.lf_s * scale
+    phase_r, phase_l = rng.uniform(0, 2 * np.pi, 2)
+    t = float(rng.uniform(0.1, mean_rr))
+    times = []
+    while t < duration_s - 0.05:
+        times.append(t)
+        rr = (mean_rr + rsa * np.sin(2 * np.pi * heart.resp_hz * t + phase_r)
+              + lf * np.sin(2 * np.pi * 0.1 * t + phase_l) + rng.normal(0, 0.008))
+        t += max(rr, 0.3)
+    return np.asarray(times), rate, rsa
+
+
+def simulate_ecg(
+    rng: np.random.Generator, heart: Heart, n_samples: int, fs: float, times: np.ndarray
+) -> np.ndarray:
+    """Two ECG leads (mV), shape (2, n_samples): PQRST at `times`, respiration wander, noise."""
+    t = np.arange(n_samples) / fs
+    leads = np.zeros((2, n_samples))
+    half = int(0.45 * fs)
+    for beat in times:
+        c = int(round(beat * fs))
+        lo, hi = max(0, c - half), min(n_samples, c + half)
+        tt = t[lo:hi] - beat
+        for name, (offset, amp, width) in WAVES.items():
+            wave = amp * np.exp(-0.5 * ((tt - offset) / width) ** 2)
+            leads[0, lo:hi] += wave
+            leads[1, lo:hi] += LEAD2_GAIN[name] * wave
+    wander = 0.08 * np.sin(2 * np.pi * heart.resp_hz * t + rng.uniform(0, 2 * np.pi))
+    return leads + wander + rng.normal(0, 0.02, (2, n_samples))
+
+
+def simulate_eeg(
+    rng: np.random.Generator, brain: Brain, n_samples: int, fs: float, arousal: float,
+    valence: float,
+) -> tuple[np.ndarray, float, float]:
+    """14 EEG channels (µV), shape (14, n_samples); returns (eeg, beta/gamma gain, alpha
+    asymmetry = log right-minus-left frontal alpha amplitude planted)."""
+    n_ch = len(EEG_CHANNELS)
+    f = np.fft.rfftfreq(n_samples, 1.0 / fs)
+    background = 1.0 / np.maximum(f, 0.5) ** 0.8
+
+    def bump(centre: float, width: float) -> np.ndarray:
+        return np.exp(-0.5 * ((f - centre) / width) ** 2)
+
+    bg_gain = float(np.exp(BG_PER_AROUSAL * arousal))
+    alpha = np.full(n_ch, 0.9)
+    alpha[[6, 7]] = 1.6  # occipital alpha
+    alpha[LEFT_FRONTAL] *= np.exp(-ALPHA_ASYM_PER_VALENCE * valence)
+    alpha[RIGHT_FRONTAL] *= np.exp(ALPHA_ASYM_PER_VALENCE * valence)
+    shape = (
+        background[None, :]
+        + 0.35 * bump(6.0, 1.2)[None, :]
+        + alpha[:, None] * bump(brain.alpha_hz, 1.0)[None, :]
+        + bg_gain * (0.22 * ((f >= 13) & (f < 30)) + 0.12 * ((f >= 30) & (f < 45)))[None, :]
+    )
+    shape[:, 0] = 0.0
+    spectrum = shape * (rng.normal(size=(n_ch, f.size)) + 1j * rng.normal(size=(n_ch, f.size)))
+    eeg = np.fft.irfft(spectrum, n=n_samples, axis=1)
+    common = eeg.mean(axis=0, keepdims=True)
+    eeg = eeg + 0.3 * common  # volume conduction: a shared part
+    eeg = eeg / eeg.std() * brain.scale_uv * brain.channel_gain[:, None]
+    return eeg, bg_gain, 2.0 * ALPHA_ASYM_PER_VALENCE * valence
 
 
 def _nan_runs(rng: np.random.Generator, x: np.ndarray, fs: float) -> int:
@@ -48,6 +185,8 @@ def generate(
     seed: int,
     n_subjects: int,
     duration_s: tuple[float, float] = (50.0, 80.0),
+    long_duration_s: tuple[float, float] = (90.0, 120.0),
+    long_video_rate: float = LONG_VIDEO_RATE,
     nan_run_rate: float = 0.05,
     missing_rating_rate: float = 0.01,
     artefact_rate: float = 0.02,
@@ -55,51 +194,72 @@ def generate(
     rating_sd: float = 0.4,
     keep_signals: bool = False,
 ) -> Generated:
-    """Write n_subjects Data_Preprocessed_PNN.mat files under root; return the truth."""
+    """Write n_subjects participant files into the native folder `root`; return the truth."""
     clear_paths(root, ["Data_Preprocessed_P*.mat"])
+    native = Path(root)
     srng = stream(seed, "amigos", 0)
     video_v, video_a = draw_latents(srng, N_SHORT, latent_va_correlation, exact=True)
     lengths = (srng.uniform(*duration_s, N_SHORT) * FS).astype(int)  # a video lasts as long for all
+    lrng = stream(seed, "amigos", 4)
+    long_v, long_a = draw_latents(lrng, N_LONG, latent_va_correlation)
+    video_v, video_a = np.concatenate([video_v, long_v]), np.concatenate([video_a, long_a])
+    lengths = np.concatenate([lengths, (lrng.uniform(*long_duration_s, N_LONG) * FS).astype(int)])
     raters = draw_raters(stream(seed, "amigos", 3), n_subjects)
     rows, signals = [], {}
     for s in range(1, n_subjects + 1):
-        rng = stream(seed, "amigos", 1, s)
+        rng = stream(seed, "amigos", 1, s)  # short-video EDA and ratings (unchanged stream)
+        body = stream(seed, "amigos", 5, s)  # EEG, ECG and everything about long videos
         subject = f"P{s:02d}"
         physiology = draw_subject(rng)
+        heart, brain = draw_heart(body), draw_brain(body)
+        takes_long = bool(body.random() < long_video_rate)
         rater = raters[s - 1]
         noise_v, noise_a = rating_noise(rng, N_SHORT, rating_sd)
         own_v, own_a = draw_latents(
             rng, N_SHORT, latent_va_correlation, exact=True,
-            orthogonal_to=np.column_stack([video_v, video_a]),
+            orthogonal_to=np.column_stack([video_v[:N_SHORT], video_a[:N_SHORT]]),
         )
+        long_noise_v, long_noise_a = rating_noise(body, N_LONG, rating_sd)
+        long_own_v, long_own_a = draw_latents(body, N_LONG, latent_va_correlation)
+        noise_v, noise_a = np.concatenate([noise_v, long_noise_v]), np.concatenate(
+            [noise_a, long_noise_a])
+        own_v, own_a = np.concatenate([own_v, long_own_v]), np.concatenate([own_a, long_own_a])
         joined = np.empty((1, N_CELLS), dtype=object)
         labels = np.empty((1, N_CELLS), dtype=object)
-        path = root / f"Data_Preprocessed_{subject}.mat"
+        path = native / f"Data_Preprocessed_{subject}.mat"
         for k in range(N_CELLS):
-            joined[0, k] = np.zeros((0, N_COLUMNS))
+            joined[0, k] = np.zeros((0, 0))
             labels[0, k] = np.zeros((1, 0))
-        for k in range(N_SHORT):
+        for k in range(N_CELLS if takes_long else N_SHORT):
+            long = k >= N_SHORT
+            trng = body if long else rng
             v = np.sqrt(0.5) * (video_v[k] + own_v[k])
             a = np.sqrt(0.5) * (video_a[k] + own_a[k])
+            n = int(lengths[k])
             sim = simulate_eda(
-                rng, physiology, n_samples=int(lengths[k]), fs=FS, arousal=a, valence=v,
+                trng, physiology, n_samples=n, fs=FS, arousal=a, valence=v,
                 artefact_rate=artefact_rate,
             )
             gsr = sim.signal.copy()
-            nan_samples = _nan_runs(rng, gsr, FS) if rng.random() < nan_run_rate else 0
-            trial_data = np.zeros((len(gsr), N_COLUMNS))
+            nan_samples = _nan_runs(trng, gsr, FS) if trng.random() < nan_run_rate else 0
+            times, rate, rsa = beat_times(body, heart, n / FS, a)
+            ecg = simulate_ecg(body, heart, n, FS, times)
+            eeg, bg_gain, asym = simulate_eeg(body, brain, n, FS, a, v)
+            trial_data = np.zeros((n, N_COLUMNS))
+            trial_data[:, EEG_COLUMNS] = eeg.T
+            trial_data[:, ECG_COLUMNS] = ecg.T
             trial_data[:, GSR_COLUMN] = gsr
             joined[0, k] = trial_data
             rv = float(to_scale(rater.offset_valence + rater.scale * (v + noise_v[k]), 1, 9))
             ra = float(to_scale(rater.offset_arousal + rater.scale * (a + noise_a[k]), 1, 9))
             others = [
-                to_scale(0.5 * v + rng.normal(0, 0.8), 1, 9),  # dominance
-                to_scale(0.7 * v + rng.normal(0, 0.6), 1, 9),  # liking
-                to_scale(rng.normal(0, 1.0), 1, 9),  # familiarity
+                to_scale(0.5 * v + trng.normal(0, 0.8), 1, 9),  # dominance
+                to_scale(0.7 * v + trng.normal(0, 0.6), 1, 9),  # liking
+                to_scale(trng.normal(0, 1.0), 1, 9),  # familiarity
             ]
             emotions = np.zeros(7)
-            emotions[int(rng.integers(0, 7))] = 1.0
-            missing = bool(rng.random() < missing_rating_rate)
+            emotions[int(trng.integers(0, 7))] = 1.0
+            missing = bool(trng.random() < missing_rating_rate)
             rating = np.round([ra, rv, *others], 2)
             if not missing:
                 labels[0, k] = np.concatenate([rating, emotions])[None, :]
@@ -107,7 +267,7 @@ def generate(
             rows.append({
                 "dataset": "amigos", "subject": subject, "trial": trial,
                 "trial_id": f"{subject}_{trial}", "stimulus": trial,
-                "file": str(path), "fs": FS, "n_samples": len(gsr),
+                "file": str(path), "fs": FS, "n_samples": n,
                 "latent_valence": v, "latent_arousal": a,
                 "stimulus_valence": video_v[k], "stimulus_arousal": video_a[k],
                 "rating_valence": rating[1], "rating_arousal": rating[0],
@@ -117,8 +277,12 @@ def generate(
                 "tonic_level_us": sim.tonic_level_us, "scr_rate_per_min": sim.scr_rate_per_min,
                 "scr_amplitude_us": sim.scr_amplitude_us, "n_scr": sim.n_scr,
                 "artefact": sim.artefact, "nan_samples": nan_samples,
+                "video_type": "long" if long else "short",
+                "heart_rate_bpm": rate, "rsa_amplitude_s": rsa, "n_beats": len(times),
+                "eeg_beta_gamma_gain": bg_gain, "eeg_frontal_alpha_asymmetry": asym,
             })
             if keep_signals:
                 signals[f"{subject}_{trial}"] = gsr
+                signals[f"{subject}_{trial}_beats"] = times
         scipy.io.savemat(path, {"joined_data": joined, "labels_selfassessment": labels})
     return Generated(ground_truth_frame(rows), signals)

@@ -2,18 +2,32 @@
 
 The planted effect: a trial's latent arousal raises the SCR rate, the SCR amplitude and the tonic
 level; latent valence has a weak effect on the SCR rate only. Subjects differ in all three
-baselines, so a subject-independent model must learn the within-trial dynamics.
+baselines, so a subject-independent model must learn the within-trial dynamics. With `dynamics`
+(PMEmo) the SCR rate and tonic level follow a per-sample arousal/valence trajectory (already
+delayed by the listener's response lag), so SCR onsets form an inhomogeneous Poisson process.
+
+Calibrated against the real recordings in tests/data (docs/datasets.md, "Synthetic EDA vs real
+recordings"): baseline SCR rate ~4.5/min (real: 3.6/min NeuroKit2 recording, 7.6/min median over
+the 16 PMEmo demo listeners), SCR amplitude ~0.3 µS, measurement noise as a white spectrum of
+5e-7 µS²/Hz (with the SCRs' own content the 1-5 Hz floor measures ~2e-6, the NeuroKit2
+recording 1.5e-6) whatever the sampling rate, and one subject in five with a noisy electrode
+(100-3000x that noise power, as 4 of the 16 demo listeners whose 1-5 Hz band holds 1-18 % of
+the signal variance).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 TAU0 = 2.0  # s, slow (recovery) time constant of the Bateman SCR shape (cvxEDA default)
 TAU1 = 0.7  # s, fast (rise) time constant
 MIN_CONDUCTANCE = 0.05  # µS, the simulated skin conductance never goes below this
+NOISE_PSD = 5e-7  # µS²/Hz white measurement noise; with the SCRs' own 1-5 Hz content the floor
+# measures ~1.5e-6 µS²/Hz, as the real NeuroKit2 recording
+NOISY_SHARE = 0.2  # share of subjects with a noisy electrode ...
+NOISY_FACTOR = (100.0, 3000.0)  # ... whose noise power is this many times higher (log-uniform)
 
 # Strength of the planted effects (log-scale slopes per unit of latent, latents ~ N(0, 1)).
 AROUSAL_ON_RATE = 0.55
@@ -29,7 +43,7 @@ class SubjectPhysiology:
     tonic_us: float  # typical skin conductance level, µS
     scr_rate_per_min: float  # spontaneous + evoked SCRs per minute at neutral arousal
     scr_amplitude_us: float  # typical SCR amplitude, µS
-    noise_us: float  # white measurement noise SD, µS
+    noise_psd: float  # white measurement noise power spectral density, µS²/Hz (one-sided)
 
 
 @dataclass(frozen=True)
@@ -42,15 +56,19 @@ class SimulatedEDA:
     scr_amplitude_us: float
     tonic_level_us: float
     artefact: str  # "none" | "spike" | "step"
+    onsets_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # SCR onsets, sorted
 
 
 def draw_subject(rng: np.random.Generator) -> SubjectPhysiology:
     """Draw a subject's physiology (log-normal baselines, realistic ranges)."""
+    tonic = float(np.exp(rng.normal(np.log(4.0), 0.5)))
+    rate = float(np.exp(rng.normal(np.log(4.5), 0.35)))
+    amplitude = float(np.exp(rng.normal(np.log(0.3), 0.45)))
+    noise = float(NOISE_PSD * np.exp(rng.normal(0.0, 0.6)))
+    if rng.random() < NOISY_SHARE:
+        noise *= float(np.exp(rng.uniform(*np.log(NOISY_FACTOR))))
     return SubjectPhysiology(
-        tonic_us=float(np.exp(rng.normal(np.log(4.0), 0.5))),
-        scr_rate_per_min=float(np.exp(rng.normal(np.log(4.0), 0.35))),
-        scr_amplitude_us=float(np.exp(rng.normal(np.log(0.25), 0.45))),
-        noise_us=float(np.exp(rng.normal(np.log(0.006), 0.3))),
+        tonic_us=tonic, scr_rate_per_min=rate, scr_amplitude_us=amplitude, noise_psd=noise
     )
 
 
@@ -71,15 +89,26 @@ def simulate_eda(
     valence: float,
     artefact_rate: float = 0.0,
     baseline_s: float = 0.0,
+    dynamics: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SimulatedEDA:
     """Simulate one trial of skin conductance (µS) driven by latent arousal/valence.
 
     The first `baseline_s` seconds (pre-trial baseline) carry the subject's neutral activity.
+    `dynamics` = (valence, arousal) deviations per sample (n_samples each, latent units, mean ~0)
+    added to the trial's latents in the SCR rate and the tonic level (the listener's lag already
+    applied); the reported rate and tonic level are their trial means.
     """
     duration = n_samples / fs
     rate = subject.scr_rate_per_min * np.exp(AROUSAL_ON_RATE * arousal + VALENCE_ON_RATE * valence)
     amplitude = subject.scr_amplitude_us * np.exp(AROUSAL_ON_AMPLITUDE * arousal)
     tonic = subject.tonic_us * np.exp(AROUSAL_ON_TONIC * arousal)
+    rate_t = tonic_t = None
+    if dynamics is not None:
+        dv, da = (np.asarray(x, dtype=float) for x in dynamics)
+        if dv.shape != (n_samples,) or da.shape != (n_samples,):
+            raise ValueError(f"dynamics must be two arrays of {n_samples} samples")
+        rate_t = rate * np.exp(AROUSAL_ON_RATE * da + VALENCE_ON_RATE * dv)
+        tonic_t = tonic * np.exp(AROUSAL_ON_TONIC * da)
 
     t = np.arange(n_samples) / fs
     # Tonic: level, slow linear drift and two slow random oscillations (periods 20-120 s).
@@ -89,7 +118,7 @@ def simulate_eda(
         drift = drift + rng.normal(0.0, 0.03) * tonic * np.sin(
             2 * np.pi * t / period + rng.uniform(0, 2 * np.pi)
         )
-    signal = tonic + drift
+    signal = (tonic if tonic_t is None else tonic_t) + drift
 
     # Phasic: Poisson SCR onsets, neutral rate during the baseline, log-normal amplitudes.
     kernel = bateman_kernel(fs)
@@ -98,15 +127,24 @@ def simulate_eda(
         n_base = rng.poisson(subject.scr_rate_per_min * min(baseline_s, duration) / 60.0)
         onsets.extend(rng.uniform(0.0, min(baseline_s, duration), n_base))
     active = max(duration - baseline_s, 0.0)
-    n_active = rng.poisson(rate * active / 60.0)
-    onsets.extend(rng.uniform(baseline_s, duration, n_active))
+    if rate_t is None:
+        n_active = rng.poisson(rate * active / 60.0)
+        onsets.extend(rng.uniform(baseline_s, duration, n_active))
+    else:  # inhomogeneous Poisson: count from the integral, positions with density ~ rate_t
+        first = min(int(np.ceil(baseline_s * fs)), n_samples)
+        weights = rate_t[first:]
+        if weights.size:
+            n_active = rng.poisson(weights.sum() / fs / 60.0)
+            at = rng.choice(weights.size, n_active, p=weights / weights.sum())
+            onsets.extend((first + at + rng.random(n_active)) / fs)
+        rate, tonic = float(rate_t.mean()), float(tonic_t.mean())
     amps = amplitude * np.exp(rng.normal(0.0, 0.4, len(onsets)))
     for onset, amp in zip(onsets, amps, strict=True):
         start = int(onset * fs)
         stop = min(n_samples, start + len(kernel))
         signal[start:stop] += amp * kernel[: stop - start]
 
-    signal = signal + rng.normal(0.0, subject.noise_us, n_samples)
+    signal = signal + rng.normal(0.0, np.sqrt(subject.noise_psd * fs / 2.0), n_samples)
 
     artefact = "none"
     if artefact_rate > 0 and rng.random() < artefact_rate:
@@ -129,6 +167,7 @@ def simulate_eda(
         scr_amplitude_us=float(amplitude),
         tonic_level_us=float(tonic),
         artefact=artefact,
+        onsets_s=np.sort(np.asarray(onsets, dtype=float)),
     )
 
 
