@@ -18,6 +18,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.models.rtcan1d import RNTA_POOL
 from edaffect.training import FoldData, TrainingSettings, train_and_test, tune_malloc
 
 TABLE5 = {
@@ -30,9 +31,24 @@ TABLE4 = {
 }
 
 
-def experiment(modules, depth=1, channels=(64, 64, 64, 64)):
+def experiment(modules, depth=1, channels=(64, 64, 64, 64), rnta_pool=RNTA_POOL):
     return {"model": "rtcan1d", "modules": list(modules), "music": True, "depth": depth,
-            "channels": list(channels)}
+            "channels": list(channels), "rnta_pool": rnta_pool}
+
+
+def rnta_pool_cost(args, device, amp) -> None:
+    """RNTA pooling kernel 1 (paper Eq. 10, default) vs 2 (subsampled φ, g) for the RNTA models:
+    forward FLOPs and training-step rate at the benchmark's L."""
+    print(f"\nRNTA pooling kernel (paper Eq. 10: 1) at L = {args.length}")
+    print(f"{'variant':<10}{'kernel':>8}{'MFLOP/sample':>14}{'samples/s':>12}{'per CPU-s':>12}")
+    for name in ("r_d", "r_f"):
+        for pool in (1, 2):
+            model = build_model(experiment(TABLE5[name], rnta_pool=pool), 3, args.length,
+                                args.music_dim)
+            flops = forward_flops(model, args.length, args.music_dim)
+            rate, cpu = step_rate(model, args.length, args.music_dim, args.batch, args.steps,
+                                  device, amp)
+            print(f"{name:<10}{pool:>8}{flops / 1e6:>14.1f}{rate:>12.0f}{cpu:>12.0f}")
 
 
 def forward_flops(model, length: int, music_dim: int) -> int:
@@ -140,6 +156,8 @@ def main() -> None:
                                   device, amp)
             rate = f"{wall:>12.0f}{cpu:>12.0f}"
         print(f"{name:<24}{count_parameters(model):>12,}{flops / 1e6:>14.1f}{rate}")
+
+    rnta_pool_cost(args, device, amp)
 
     cnn = build_model({"model": "cnn3"}, 1, 128)
     print(f"\ncnn3 on 128 features: {count_parameters(cnn):,} parameters")

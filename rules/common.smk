@@ -5,20 +5,35 @@ Each stage file appends its final outputs to ALL_TARGETS; rule `all` asks for th
 
 import json
 import os
+import re
 
 from snakemake.utils import min_version, validate
+
+from edaffect.fold_runner import (
+    canonical,
+    family_of,
+    fold_mode,
+    model_families,
+    provenance_config,
+    result_settings,
+)
+from edaffect.training_paths import RUN_DIR
 
 min_version("9.20")
 
 
-validate(config, schema="../config/schema.yaml")
+# Every default lives in the schema: validation fills in the keys a config leaves out.
+validate(config, schema="../config/schema.yaml", set_default=True)
 
 DATASETS = list(config["datasets"])
-DIMENSIONS = list(config.get("dimensions", ["valence", "arousal"]))
+DIMENSIONS = list(config["dimensions"])
 N_FOLDS = int(config["split"]["n_folds"])
 FOLDS = list(range(N_FOLDS))
-EXPERIMENTS = config.get("experiments", {})
+EXPERIMENTS = config["experiments"]
 ALL_TARGETS = []
+# The config without its runtime settings (threads, device, GPU, packing, checkpoints): what
+# table headers hash and table rules take as params, so runtime changes rerun nothing.
+PROVENANCE_CONFIG = provenance_config(config)
 
 
 def all_targets(wildcards):
@@ -31,6 +46,25 @@ def dataset_root(dataset):
     return config["datasets"][dataset]["root"]
 
 
+def synthetic_params(wildcards):
+    """The generator settings of datasets.{dataset}.synthetic as JSON (rule synthesize_dataset)."""
+    return config_json("datasets", wildcards.dataset, "synthetic")
+
+
+def dataset_options(wildcards):
+    """The reader's settings of datasets.{dataset} (all keys but root and synthetic) as JSON,
+    e.g. PMEmo's rating_scale; the trial table reruns when they change."""
+    block = config["datasets"][wildcards.dataset]
+    return json.dumps(
+        {k: v for k, v in block.items() if k not in ("root", "synthetic")}, sort_keys=True
+    )
+
+
+def split_group_by(wildcards):
+    """Song-disjoint folds only where trials are (listener, song) pairs: PMEmo."""
+    return config["split"]["group_by"] if wildcards.dataset == "pmemo" else "subject"
+
+
 def is_synthetic(dataset):
     return config["datasets"][dataset]["synthetic"] is not False
 
@@ -40,31 +74,32 @@ def dataset_source(wildcards):
     nothing (but a checked root) when the user points at a real copy."""
     dataset = wildcards.dataset
     if is_synthetic(dataset):
-        return f"{dataset_root(dataset)}/ground_truth.csv"
+        from edaffect.synthetic import native_root
+
+        out_dir = f"results/synthetic/{dataset}"
+        allowed = {os.path.normpath(out_dir), os.path.normpath(native_root(dataset, out_dir))}
+        if os.path.normpath(dataset_root(dataset)) not in allowed:
+            raise ValueError(
+                f"config key datasets.{dataset}.root: {dataset_root(dataset)!r} is not where the "
+                f"synthetic generator writes ({native_root(dataset, out_dir)}); set it there or "
+                f"set datasets.{dataset}.synthetic to false for a real copy"
+            )
+        return f"{out_dir}/ground_truth.csv"
     root = dataset_root(dataset)
     if not os.path.isdir(root):
+        what = "is a file, not a folder" if os.path.isfile(root) else "does not exist"
         raise ValueError(
-            f"config key datasets.{dataset}.root: folder {root!r} does not exist "
+            f"config key datasets.{dataset}.root: {root!r} {what} "
             f"(datasets.{dataset}.synthetic is false, so a real copy is expected there)"
         )
     return []
 
 
 def experiment_config(name):
-    """An experiment's settings with the defaults filled in (see config.yaml: experiments)."""
+    """An experiment's settings (schema defaults filled in by validation) and its name."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; config.yaml defines {sorted(EXPERIMENTS)}")
-    exp = {
-        "modules": [],
-        "music": False,
-        "input": "eda",
-        "fraction": 1.0,
-        "depth": 1,
-        "channels": [64, 64, 64, 64],
-    }
-    exp.update(EXPERIMENTS[name])
-    exp["name"] = name
-    return exp
+    return {**EXPERIMENTS[name], "name": name}
 
 
 def is_network(name):
@@ -77,7 +112,9 @@ def fraction_tag(fraction):
 
 
 def run_dir(experiment, dataset, dimension, fold):
-    return f"results/runs/{experiment}/{dataset}/{dimension}/fold{fold}"
+    from edaffect.training_paths import run_dir as path
+
+    return path(experiment, dataset, dimension, fold)
 
 
 def fold_metrics(experiment, dataset):
@@ -90,7 +127,7 @@ def fold_metrics(experiment, dataset):
 
 
 def table_rows(table):
-    return config.get("tables", {}).get(table, [])
+    return config["tables"][table]
 
 
 def table_metrics(table):
@@ -113,7 +150,34 @@ def config_json(*keys):
     return json.dumps(node, sort_keys=True)
 
 
+# ---- input functions of rules/decomposition.smk ----
+
+
+def decomposition_mem_mb(wildcards, threads):
+    return 1000 + 500 * threads
+
+
+def decomposition_runtime(wildcards, attempt):
+    """Minutes; a retried batch gets more time."""
+    return 30 * attempt
+
+
+def decomposition_batches(wildcards):
+    """Every batch file of the dataset (after the trial_table checkpoint)."""
+    from edaffect.preprocessing import batch_paths
+
+    return batch_paths(
+        checkpoints.trial_table.get(dataset=wildcards.dataset).output.trials,
+        wildcards.dataset,
+        config["decomposition"]["batch_size"],
+    )
+
+
 # ---- input functions of rules/features.smk ----
+
+
+def music_root(wildcards):
+    return dataset_root(MUSIC_DATASET)
 
 
 def features_song_ids():
@@ -162,44 +226,77 @@ def features_eda_inputs(wildcards):
         "trials": f"results/{wildcards.dataset}/trials.csv",
         "raw": f"results/{wildcards.dataset}/raw_eda.npz",
     }
-    if FEATURES_OPTIONS.get("phasic_method", "decomposition") == "decomposition":
+    if FEATURES_OPTIONS["phasic_method"] == "decomposition":
         inputs["inputs_index"] = f"results/{wildcards.dataset}/inputs_index.csv"
     return inputs
 
 
-# ---- input functions of rules/baselines.smk ----
+# ---- the fold runner (rules/training.smk; edaffect.fold_runner) ----
+
+FAMILIES = model_families(config)  # module paths of config files: relative to the working directory
+FOLD_MODE = fold_mode(config["training"])
+# Experiments the fold runner trains: every one whose model is a registered family.
+TRAINED_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] in FAMILIES)
+TRAINED_EXPERIMENT_REGEX = "|".join(re.escape(n) for n in TRAINED_EXPERIMENTS) or "(?!)"
 
 
-def baselines_inputs(wildcards):
-    """Stage files one SVM fold reads: folds, labels, the networks' trial list, its features."""
+def fold_family(wildcards):
+    return family_of(experiment_config(wildcards.experiment), FAMILIES)
+
+
+def fold_inputs(wildcards):
+    """Stage files every fold of the experiment reads (the family decides)."""
     exp = experiment_config(wildcards.experiment)
-    kind = exp["input"]
-    inputs = {
-        "splits": f"results/{wildcards.dataset}/splits.csv",
-        "labels": f"results/{wildcards.dataset}/labels.csv",
-        "inputs_index": f"results/{wildcards.dataset}/inputs_index.csv",
-    }
-    if "eda_features" in kind:
-        inputs["eda_features"] = f"results/{wildcards.dataset}/eda_features.csv"
-    if "music_features" in kind:
-        if wildcards.dataset != MUSIC_DATASET:
-            raise ValueError(
-                f"experiment {wildcards.experiment}: input {kind!r} needs music, which only "
-                f"{MUSIC_DATASET} has (asked for {wildcards.dataset})"
-            )
-        inputs["music_features"] = f"results/{MUSIC_DATASET}/music_features.csv"
-    if kind not in ("eda_features", "music_features", "eda_features+music_features"):
-        raise ValueError(f"experiment {wildcards.experiment}: the SVM cannot take input {kind!r}")
-    return inputs
+    return family_of(exp, FAMILIES).inputs(exp, wildcards.dataset)
 
 
-# ---- input functions of rules/training.smk ----
+def fold_experiment(wildcards):
+    """The experiment's settings (a param: changing them retrains its folds)."""
+    return canonical(experiment_config(wildcards.experiment))
+
+
+def fold_settings(wildcards):
+    """The config settings that change the family's results (threads, device, GPU, packing and
+    checkpoints are runtime settings, read by the script from the config, not params)."""
+    return result_settings(config, fold_family(wildcards))
+
+
+def uses_gpu(wildcards):
+    return bool(config["training"]["gpu"]) and fold_family(wildcards).gpu
+
+
+def fold_threads(wildcards):
+    """CPU jobs: training.threads torch threads; GPU jobs and the SVM: one."""
+    if uses_gpu(wildcards) or not fold_family(wildcards).gpu:
+        return 1
+    return int(config["training"]["threads"])
+
+
+def fold_gpus(wildcards):
+    return 1 if uses_gpu(wildcards) else 0
+
+
+def fold_mem_mb(wildcards):
+    return 16000 if uses_gpu(wildcards) else fold_family(wildcards).mem_mb
+
+
+def fold_runtime(wildcards):
+    return fold_family(wildcards).runtime_min
+
+
+def packed_runtime(wildcards):
+    """All folds in one job: a fold's runtime per two folds (demo folds are short)."""
+    return fold_family(wildcards).runtime_min * max(1, N_FOLDS // 2)
 
 
 def packed_fold_outputs(name):
     """One file `name` of every fold of an (experiment, dataset, dimension): packed training."""
-    pattern = "results/runs/{{experiment}}/{{dataset}}/{{dimension}}/fold{fold}/"
-    return expand(pattern + name, fold=FOLDS)
+    pattern = (
+        RUN_DIR.replace("{experiment}", "{{experiment}}")
+        .replace("{dataset}", "{{dataset}}")
+        .replace("{dimension}", "{{dimension}}")
+    )
+    return expand(f"{pattern}/{name}", fold=FOLDS)
 
 
 # ---- input functions of rules/ressin.smk ----
@@ -207,33 +304,25 @@ def packed_fold_outputs(name):
 
 def ressin_json(*keys):
     """Some keys of config `ressin` as JSON (so a rule reruns only when they change)."""
-    return json.dumps({key: RESSIN[key] for key in keys if key in RESSIN}, sort_keys=True)
+    return json.dumps({key: RESSIN[key] for key in keys}, sort_keys=True)
+
+
+def ressin_image_size(wildcards):
+    return int(RESSIN["image_size"])
+
+
+def ressin_table2_metrics(wildcards):
+    """Every fold metrics.json of the experiments behind Res-SIN Table 2."""
+    return [
+        path for name in ressin_table2_experiments() for path in fold_metrics(name, RESSIN_DATASET)
+    ]
 
 
 def ressin_table2_experiments():
     """Every experiment Table 2 reads (Res-SIN rows and the SVM + music baseline)."""
-    names = list(RESSIN_TABLE2.get("components", {}).values())
-    names += list(RESSIN_TABLE2.get("features", {}).values())
+    names = list(RESSIN_TABLE2["components"].values())
+    names += list(RESSIN_TABLE2["features"].values())
     unknown = sorted(set(names) - set(EXPERIMENTS))
     if unknown:
         raise ValueError(f"config ressin.table2 names unknown experiment(s) {unknown}")
     return list(dict.fromkeys(names))
-
-
-def ressin_fold_inputs(wildcards):
-    """What one Res-SIN fold reads: its images, labels, folds and (if fused) the music."""
-    exp = experiment_config(wildcards.experiment)
-    inputs = {
-        "images": f"results/{wildcards.dataset}/ressin/images.npy",
-        "images_index": f"results/{wildcards.dataset}/ressin/images_index.csv",
-        "labels": f"results/{wildcards.dataset}/labels.csv",
-        "splits": f"results/{wildcards.dataset}/splits.csv",
-    }
-    if exp["music"]:
-        if wildcards.dataset != RESSIN_DATASET:
-            raise ValueError(
-                f"experiment {wildcards.experiment}: music fusion needs {RESSIN_DATASET} "
-                f"(asked for {wildcards.dataset})"
-            )
-        inputs["music"] = f"results/{RESSIN_DATASET}/music_features.csv"
-    return inputs

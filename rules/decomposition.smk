@@ -17,9 +17,6 @@
 # enough to keep 2 cores (or a small node) busy; on a cluster use smaller batches + more cores.
 
 
-from edaffect.preprocessing import batch_paths
-
-
 ALL_TARGETS.extend(expand("results/{dataset}/inputs.npy", dataset=DATASETS))
 
 
@@ -33,10 +30,10 @@ rule decompose_batch:
         preprocessing=config_json("preprocessing"),
         batch_size=config["decomposition"]["batch_size"],
         cache_dir="results/{dataset}/cache",
-    threads: int(config["decomposition"].get("threads", 1))
+    threads: int(config["decomposition"]["threads"])
     resources:
-        mem_mb=lambda wildcards, threads: 1000 + 500 * threads,
-        runtime=lambda wildcards, attempt: 30 * attempt,
+        mem_mb=decomposition_mem_mb,
+        runtime=decomposition_runtime,
     log:
         "results/logs/decompose_batch/{dataset}_{batch}.log",
     benchmark:
@@ -49,11 +46,7 @@ rule decompose_batch:
 
 rule merge_decomposition:
     input:
-        batches=lambda wildcards: batch_paths(
-            checkpoints.trial_table.get(dataset=wildcards.dataset).output.trials,
-            wildcards.dataset,
-            config["decomposition"]["batch_size"],
-        ),
+        batches=decomposition_batches,
         trials="results/{dataset}/trials.csv",
         trials_excluded="results/{dataset}/trials_excluded.csv",
     output:

@@ -3,9 +3,9 @@
 # Package code: edaffect.features, edaffect.music.  Definitions: docs/features.md.
 
 
-MUSIC_SOURCE = config.get("baselines", {}).get("music", {}).get("source", "auto")
+MUSIC_SOURCE = config["baselines"]["music"]["source"]
 MUSIC_DATASET = "pmemo"
-FEATURES_OPTIONS = config.get("baselines", {}).get("eda_features", {})
+FEATURES_OPTIONS = config["baselines"]["eda_features"]
 
 ALL_TARGETS.extend(expand("results/{dataset}/eda_features.csv", dataset=DATASETS))
 if MUSIC_DATASET in DATASETS:
@@ -43,6 +43,8 @@ rule music_song:
         csv="results/pmemo/music/{stimulus}.csv",
     wildcard_constraints:
         stimulus=r"[A-Za-z0-9_\-]+",
+    params:
+        min_audio_s=config["baselines"]["music"]["min_audio_s"],
     threads: 1
     resources:
         mem_mb=2000,
@@ -63,7 +65,7 @@ rule music_features:
     output:
         csv="results/pmemo/music_features.csv",
     params:
-        root=lambda wildcards: dataset_root(MUSIC_DATASET),
+        root=music_root,
     resources:
         mem_mb=4000,
         runtime=20,

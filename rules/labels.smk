@@ -5,17 +5,18 @@
 import hashlib
 
 
-LABELS_N_INIT = int(config.get("labels", {}).get("kmeans_n_init", 10))
+LABELS_N_INIT = int(config["labels"]["kmeans_n_init"])
 FIG3_DATASET = "pmemo" if "pmemo" in DATASETS else (DATASETS[0] if DATASETS else None)
 # split.fractions plus every experiment's fraction and 1.0, so each training run finds its folds.
 LABELS_FRACTIONS = sorted(
     {1.0}
-    | {float(f) for f in config["split"].get("fractions", [1.0])}
-    | {float(exp.get("fraction", 1.0)) for exp in EXPERIMENTS.values()}
+    | {float(f) for f in config["split"]["fractions"]}
+    | {float(exp["fraction"]) for exp in EXPERIMENTS.values()}
 )
-# SHA-256 (12 hex digits) of the whole config as sorted JSON, printed in the table headers.
+# SHA-256 (12 hex digits) of the config's result-changing settings as sorted JSON, printed in
+# the table headers (runtime settings left out, so changing threads reruns nothing).
 LABELS_CONFIG_SHA = hashlib.sha256(
-    json.dumps(config, sort_keys=True, default=str).encode()
+    json.dumps(PROVENANCE_CONFIG, sort_keys=True, default=str).encode()
 ).hexdigest()[:12]
 
 
@@ -54,9 +55,7 @@ rule splits:
         fractions=LABELS_FRACTIONS,
         # Song-disjoint folds only where trials are (listener, song) pairs: PMEmo. In DEAP and
         # AMIGOS every subject sees every video, so song-disjointness would empty the train set.
-        group_by=lambda wc: (
-            config["split"].get("group_by", "subject") if wc.dataset == "pmemo" else "subject"
-        ),
+        group_by=split_group_by,
     conda:
         "../envs/edaffect.yaml"
     log:
@@ -68,6 +67,8 @@ rule splits:
 rule table1:
     input:
         labels=expand("results/{dataset}/labels.csv", dataset=DATASETS),
+        # Table 1 also counts the trials that reach the model inputs (passed preprocessing)
+        inputs_index=expand("results/{dataset}/inputs_index.csv", dataset=DATASETS),
     output:
         csv="results/tables/table1.csv",
         md="results/tables/table1.md",
@@ -112,7 +113,7 @@ rule fig3:
         pdf="results/figures/fig3.pdf",
     params:
         dataset=FIG3_DATASET,
-        subject=config.get("figures", {}).get("fig3_subject"),
+        subject=config["figures"]["fig3_subject"],
         seed=config["seed"],
         n_init=LABELS_N_INIT,
     conda:

@@ -1,5 +1,5 @@
 # Reporting: the paper's Tables 3-6 (ours beside the published values, fold-paired tests),
-# Fig. 4 (subject-incremental curves), Figs. 5-8 (Grad-CAM-1D of trained R_a, R_b, R_c) and the
+# Fig. 4 (subject-incremental curves), Figs. 5-8 (Grad-CAM-1D of trained R_b, R_d, R_e) and the
 # HTML report (`snakemake --report results/report.html`).  Package code:
 # edaffect.reporting.result_tables, .statistics, .figures and edaffect.gradcam.
 # A table target needs only its own rows' training runs: inputs come from table_metrics(table).
@@ -29,7 +29,7 @@ rule table3:
         tex="results/tables/table3.tex",
     params:
         table="table3",
-        config=config,
+        config=PROVENANCE_CONFIG,
         experiments=report_experiments(),
     conda:
         "../envs/edaffect.yaml"
@@ -49,7 +49,7 @@ use rule table3 as table4 with:
         tex="results/tables/table4.tex",
     params:
         table="table4",
-        config=config,
+        config=PROVENANCE_CONFIG,
         experiments=report_experiments(),
     log:
         "results/logs/table4/table4.log",
@@ -65,7 +65,7 @@ use rule table3 as table5 with:
         tex="results/tables/table5.tex",
     params:
         table="table5",
-        config=config,
+        config=PROVENANCE_CONFIG,
         experiments=report_experiments(),
     log:
         "results/logs/table5/table5.log",
@@ -81,7 +81,7 @@ use rule table3 as table6 with:
         tex="results/tables/table6.tex",
     params:
         table="table6",
-        config=config,
+        config=PROVENANCE_CONFIG,
         experiments=report_experiments(),
     log:
         "results/logs/table6/table6.log",
@@ -125,7 +125,7 @@ rule fig4:
         pdf="results/figures/fig4.pdf",
     params:
         rows=incremental_experiments(),
-        config=config,
+        config=PROVENANCE_CONFIG,
         experiments=report_experiments(),
     conda:
         "../envs/edaffect.yaml"
@@ -158,8 +158,8 @@ rule gradcam_valence:
         dataset=GRADCAM_DATASET,
         experiments=GRADCAM_EXPERIMENTS,
         fold=GRADCAM_FOLD,
-        crop_s=float(config["preprocessing"].get("crop_s", 0.0)),
-        config=config,
+        crop_s=float(config["preprocessing"]["crop_s"]),
+        config=PROVENANCE_CONFIG,
     threads: 1
     resources:
         mem_mb=2000,
@@ -197,8 +197,8 @@ use rule gradcam_valence as gradcam_arousal with:
         dataset=GRADCAM_DATASET,
         experiments=GRADCAM_EXPERIMENTS,
         fold=GRADCAM_FOLD,
-        crop_s=float(config["preprocessing"].get("crop_s", 0.0)),
-        config=config,
+        crop_s=float(config["preprocessing"]["crop_s"]),
+        config=PROVENANCE_CONFIG,
     log:
         "results/logs/gradcam/arousal.log",
     benchmark:

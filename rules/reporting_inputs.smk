@@ -4,9 +4,8 @@
 
 RESULT_TABLES = [n for n in (3, 4, 5, 6) if table_metrics(f"table{n}")]  # tables with rows
 REPORT_TABLES = [1, 2, *RESULT_TABLES]  # Tables 1-2 come from rules/labels.smk
-FIGURES_CONFIG = config.get("figures", {}) or {}
-GRADCAM_DATASET = FIGURES_CONFIG.get("gradcam_dataset", "pmemo")
-GRADCAM_EXPERIMENTS = list(FIGURES_CONFIG.get("gradcam_experiments", ["r_a", "r_b", "r_c"]))
+GRADCAM_DATASET = config["figures"]["gradcam_dataset"]
+GRADCAM_EXPERIMENTS = list(config["figures"]["gradcam_experiments"])
 GRADCAM_FOLD = N_FOLDS - 1  # the paper shows fold 10 of 10
 GRADCAM_FIGURES = {"valence": (5, 6), "arousal": (7, 8)}
 
@@ -36,7 +35,7 @@ def table_predictions(table):
 
 def report_experiments():
     """Every experiment a table or figure names, with its defaults filled in (rule params)."""
-    names = {r["experiment"] for rows in config.get("tables", {}).values() for r in rows}
+    names = {r["experiment"] for rows in config["tables"].values() for r in rows}
     names |= set(GRADCAM_EXPERIMENTS)
     return {name: experiment_config(name) for name in sorted(names) if name in EXPERIMENTS}
 
@@ -61,7 +60,7 @@ def gradcam_inputs(dimension):
         "index": f"{data}/inputs_index.csv",
         "trials": f"{data}/trials.csv",
     }
-    uses_music = any(EXPERIMENTS.get(e, {}).get("music") for e in GRADCAM_EXPERIMENTS)
+    uses_music = any(e in EXPERIMENTS and EXPERIMENTS[e]["music"] for e in GRADCAM_EXPERIMENTS)
     if GRADCAM_DATASET == "pmemo" and uses_music:
         inputs["music"] = f"{data}/music_features.csv"
     return inputs

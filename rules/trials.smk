@@ -14,6 +14,7 @@ checkpoint trial_table:
         excluded="results/{dataset}/trials_excluded.csv",
     params:
         root=lambda wildcards: dataset_root(wildcards.dataset),
+        options=dataset_options,
     log:
         "results/logs/trial_table/{dataset}.log",
     benchmark:

@@ -98,3 +98,24 @@ def test_fig3_draws_configured_subject(label_files, tmp_path):
     with pytest.raises(ValueError, match="differ from k-means"):
         write_fig3(tmp_path / "bad.csv", tmp_path / "g.png", None, dataset="pmemo",
                    subject="s03", seed=0, n_init=3)
+
+
+def test_table1_counts_the_trials_that_reach_the_models(label_files, tmp_path, paper_tables):
+    """Both counts: all labelled trials and those in inputs_index.csv (pandas counts as oracle)."""
+    index = {}
+    for name, path in label_files.items():
+        labels = pd.read_csv(path, dtype={"trial_id": str})
+        kept = labels["trial_id"].iloc[::3]  # a third of the trials passed preprocessing
+        index[name] = tmp_path / f"{name}_index.csv"
+        pd.DataFrame({"row": range(len(kept)), "trial_id": kept}).to_csv(index[name],
+                                                                         index=False)
+    frame = write_label_table(
+        "table1", label_files, {"pmemo": True, "deap": True}, tmp_path / "t1.csv",
+        tmp_path / "t1.md", config_sha="x", paper_tables=paper_tables, inputs_index_csvs=index,
+    )
+    labels = pd.read_csv(label_files["deap"], dtype={"trial_id": str}).iloc[::3]
+    row = frame[(frame["dataset"] == "DEAP") & (frame["dimension"] == "valence")].iloc[0]
+    assert row["model_input_trials"] == len(labels)
+    assert row["model_input_high_count"] == int(labels["valence_label"].sum())
+    assert row["high_count"] + row["low_count"] == 200
+    assert "model_input_*" in (tmp_path / "t1.md").read_text().splitlines()[0]

@@ -127,3 +127,43 @@ def test_source_choice(tmp_path, caplog):
         music.choose_source(root, ["1", "2", "3"], "audio")
     (root / "chorus" / "2.wav").write_bytes(b"")
     assert music.find_audio(root, "2").name == "2.wav"  # wav preferred
+
+
+def test_mp3_that_breaks_half_way_is_an_error_naming_file_and_position(samples, tmp_path):
+    """A real MP3 whose second half is damaged: libsndfile decodes ~24 s, then gives up.  The
+    error names the file and how far decoding got (oracle: soundfile's own header duration);
+    no per-song cache is written and another song's cache stays as it was."""
+    original = (samples / "108.mp3").read_bytes()
+    half = len(original) // 2
+    noise = np.random.default_rng(1).integers(0, 256, len(original) - half, dtype=np.uint8)
+    damaged = tmp_path / "108.mp3"
+    damaged.write_bytes(original[:half] + noise.tobytes())
+    announced = sf.info(str(samples / "108.mp3")).duration
+    with pytest.raises(ValueError) as info:
+        music.read_mono(damaged)
+    message = str(info.value)
+    assert str(damaged) in message and "damaged or truncated" in message
+    decoded = float(message.split("after ")[1].split(" s")[0])
+    assert 0.3 * announced < decoded < 0.7 * announced
+    assert f"of its {announced:.1f} s" in message
+    other = tmp_path / "music" / "372.csv"
+    other.parent.mkdir()
+    other.write_text("kept\n")
+    with pytest.raises(ValueError, match="cannot decode the audio after"):
+        music.write_song_features(damaged, "108", tmp_path / "music" / "108.csv")
+    assert sorted(p.name for p in other.parent.iterdir()) == ["372.csv"]
+    assert other.read_text() == "kept\n"
+
+
+def test_half_second_audio_is_refused_with_the_minimum_named(samples, tmp_path):
+    """0.5 s of real music: refused (file, length, config key named), no cache written; with
+    the minimum lowered the same file gives 6,373 finite functionals."""
+    data, rate = sf.read(str(samples / "634.mp3"), dtype="float32", always_2d=True)
+    clip = tmp_path / "634.wav"
+    sf.write(clip, data[10 * rate: 10 * rate + rate // 2], rate)
+    with pytest.raises(ValueError, match=r"634\.wav: the audio is 0\.50 s long, shorter than the "
+                                         r"2 s minimum \(config baselines\.music\.min_audio_s\)"):
+        music.write_song_features(clip, "634", tmp_path / "634.csv")
+    assert not (tmp_path / "634.csv").exists()
+    values = music.audio_features(clip, min_seconds=0.25).to_numpy()
+    assert values.shape == (6373,) and np.isfinite(values).all()

@@ -91,13 +91,13 @@ def test_model_input_channels():
     np.testing.assert_allclose([comp.eda.mean(), comp.eda.std()], [0.0, 1.0], atol=1e-12)
     x = model_input(comp, 64)
     assert x.shape == (3, 64) and x.dtype == np.float32
-    # channels: z(EDA), z(phasic), z(tonic), linearly resampled (end points kept exactly)
+    # channels: z(EDA), z(phasic), z(tonic), linearly resampled after an anti-aliasing low-pass
+    # (tests/test_antialias.py), which leaves these slow signals nearly unchanged
     for c, series in enumerate((comp.eda, comp.phasic, comp.tonic)):
         z = (series - series.mean()) / series.std()
-        assert x[c, 0] == pytest.approx(z[0], abs=1e-5)
-        assert x[c, -1] == pytest.approx(z[-1], abs=1e-5)
         grid = np.linspace(0, series.size - 1, 64)
-        np.testing.assert_allclose(x[c], np.interp(grid, np.arange(series.size), z), atol=1e-5)
+        point = np.interp(grid, np.arange(series.size), z)
+        assert np.corrcoef(x[c], point)[0, 1] > 0.98 and np.abs(x[c] - point).max() < 0.25
 
 
 def test_solver_failure_becomes_exclusion(monkeypatch):

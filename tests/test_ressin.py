@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
+from edaffect.config_schema import schema_defaults
 from edaffect.models import build_model
 from edaffect.models.ressin import RandomCrop2d, ResSIN
 from edaffect.preprocessing import PreprocessSettings, decompose_trial
 from edaffect.regression import RegressionSettings, out_of_fold_predictions, run_regression
-from edaffect.ressin_study import check_fold_roles, fold_arrays
+from edaffect.ressin_training import check_fold_roles, fold_arrays
 from edaffect.signal_images import (
     SignalImageError,
     image_to_signal,
@@ -86,7 +87,7 @@ def test_trial_image_min_max_and_flat_channel():
 def test_components_crop_15_s_and_exclude_short_trials(tmp_path):
     """write_components: the study's decomposition with Res-SIN's 15 s crop; a trial too short
     after cropping is listed with its reason; a rerun comes from the per-trial cache."""
-    from edaffect.ressin_study import ResSINSettings, write_components
+    from edaffect.ressin_components import ResSINSettings, write_components
 
     rng = np.random.default_rng(1)
     raw = {"1_1": np.cumsum(rng.normal(size=int(40 * FS))) * 0.01 + 5,
@@ -97,7 +98,9 @@ def test_components_crop_15_s_and_exclude_short_trials(tmp_path):
                   "n_samples": [2000, 1000], "valence": 0.5, "arousal": 0.5,
                   "source": ["EDA/1_EDA.csv", "EDA/2_EDA.csv"]}).to_csv(tmp_path / "trials.csv",
                                                                       index=False)
-    settings = ResSINSettings(crop_s=15.0, min_duration_s=10.0, image_size=24)
+    settings = ResSINSettings.from_config({
+        **schema_defaults("ressin"), "crop_s": 15.0, "min_duration_s": 10.0, "image_size": 24,
+        "channels": [4, 8, 16, 32], "batch_size": 100, "lr": 0.001, "epochs": 1, "table2": {}})
     preprocessing = {"crop_s": 3.0, "length": {"pmemo": 64}, "cvxeda": {}}
     out = [tmp_path / n for n in ("c.npz", "c.csv", "x.csv")]
     for _ in range(2):
@@ -257,7 +260,7 @@ def test_regression_refuses_training_on_test_rows():
 def test_train_folds_writes_runs_from_the_right_fold_roles(tmp_path):
     """The rule's code path: folds trained in one process, each run's test trials are exactly
     the fold's test role, and model.pt rebuilds the network."""
-    from edaffect.ressin_study import train_folds
+    from edaffect.fold_runner import BUILTIN_FAMILIES, FoldJob, result_settings, run_job
     from edaffect.training import load_trained
 
     labels, splits = _toy_study(n_subjects=6, trials_per_subject=6)
@@ -269,18 +272,24 @@ def test_train_folds_writes_runs_from_the_right_fold_roles(tmp_path):
                                                                    index=False)
     labels.to_csv(tmp_path / "labels.csv", index=False)
     splits.to_csv(tmp_path / "splits.csv", index=False)
-    ressin = {"crop_s": 15.0, "image_size": 12, "crop_size": 10, "channels": [2, 2, 2, 4],
-              "batch_size": 8, "lr": 0.01, "epochs": 2, "table2": {}}
-    training = {"epochs": 9, "batch_size": 256, "lr": 0.1, "device": "cpu", "gpu": False}
-    experiment = {"name": "ressin_test", "model": "ressin", "input": "phasic", "music": False,
-                  "fraction": 1.0}
+    ressin = {**schema_defaults("ressin"), "crop_s": 15.0, "image_size": 12, "crop_size": 10,
+              "channels": [2, 2, 2, 4], "batch_size": 8, "lr": 0.01, "epochs": 2, "table2": {}}
+    training = {**schema_defaults("training"), "epochs": 9, "batch_size": 256, "lr": 0.1,
+                "device": "cpu"}
+    experiment = {**schema_defaults("experiments"), "name": "ressin_test", "model": "ressin",
+                  "input": "phasic", "music": False}
     run_dirs = [tmp_path / f"fold{k}" for k in (0, 1)]
-    results = train_folds(
-        experiment, "pmemo", "valence", [0, 1], run_dirs, images_npy=tmp_path / "images.npy",
-        images_index_csv=tmp_path / "idx.csv", labels_csv=tmp_path / "labels.csv",
-        splits_csv=tmp_path / "splits.csv", music_csv=None, ressin=ressin, training=training,
-        seed=1, threads=1,
+    family = BUILTIN_FAMILIES["ressin"]
+    job = FoldJob(
+        experiment, "pmemo", "valence", [0, 1], run_dirs,
+        inputs={"images_npy": str(tmp_path / "images.npy"),
+                "images_index_csv": str(tmp_path / "idx.csv"),
+                "labels_csv": str(tmp_path / "labels.csv"),
+                "splits_csv": str(tmp_path / "splits.csv")},
+        settings=result_settings({"training": training, "ressin": ressin}, family),
+        seed=1, threads=1, device="cpu",
     )
+    results = run_job(job, family)
     for fold, run_dir, metrics in zip((0, 1), run_dirs, results, strict=True):
         part = splits[splits["fold"] == fold]
         predictions = pd.read_csv(run_dir / "predictions.csv", dtype={"trial_id": str})
@@ -310,7 +319,7 @@ def _fake_metrics(tmp_path, experiment, dimension, accuracies):
 
 
 def test_table2_pairs_mix_with_each_component_and_shows_paper_values(tmp_path, paper_tables):
-    from edaffect.ressin_study import write_table2
+    from edaffect.reporting.ressin_tables import write_table2
 
     table2 = {"components": {"origin": "o", "tonic": "t", "phasic": "p", "mix": "m"},
               "features": {"eda": "e", "music": "s", "multi": "m"}}
@@ -323,23 +332,26 @@ def test_table2_pairs_mix_with_each_component_and_shows_paper_values(tmp_path, p
     config = {"ressin": {"crop_s": 15.0, "image_size": 24, "channels": [4, 8, 16, 32],
                          "batch_size": 100, "lr": 0.001, "epochs": 1, "table2": table2},
               "datasets": {"pmemo": {"root": "x", "synthetic": {}}},
-              "dimensions": ["valence", "arousal"]}
+              "dimensions": ["valence", "arousal"], "split": {"n_folds": 10},
+              "training": {"momentum": 0.9, "weight_decay": 0.0005}}
+    config["ressin"] = {**schema_defaults("ressin"), **config["ressin"]}
     paper = paper_tables
     numeric = write_table2(paths, tmp_path / "t2.csv", tmp_path / "t2.md", config,
                            paper_tables=paper)
     origin_v = numeric[(numeric["row"] == "origin") & (numeric["dimension"] == "valence")].iloc[0]
     assert origin_v["accuracy_paper"] == pytest.approx(66.19)
-    assert origin_v["accuracy_vs_ref_diff"] == pytest.approx(10.0)  # mix - origin, points
+    assert origin_v["accuracy_vs_ref_diff"] == pytest.approx(-10.0)  # origin - mix, points
     assert origin_v["accuracy_vs_ref_p"] < 0.001
     music_a = numeric[(numeric["row"] == "music") & (numeric["dimension"] == "arousal")].iloc[0]
     assert music_a["f1_paper"] == pytest.approx(76.36)
     assert music_a["reference"] == "m"
     text = (tmp_path / "t2.md").read_text()
     assert "SYNTHETIC" in text and "73.43" in text and "SVM + Music" in text
+    assert "row minus mix" in text and "momentum 0.9" in text and "batch norm" in text
 
 
 def test_table1_places_paper_values_beside_ours(tmp_path, paper_tables):
-    from edaffect.ressin_study import write_table1
+    from edaffect.reporting.ressin_tables import write_table1
 
     rows = [{"method": m, "dimension": d, "input": i, "rmse": 0.2, "pearson_r": 0.1,
              "n_trials": 450, "n_folds": 10}

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from edaffect.config_schema import schema_defaults
 from edaffect.evaluation import binary_metrics
 from edaffect.models import build_model
 from edaffect.training import (
@@ -21,8 +22,10 @@ from edaffect.training import (
     train_and_test,
 )
 
-SMALL = {"model": "rtcan1d", "modules": ["sca_res", "sca", "rnta"], "music": True,
-         "depth": 1, "channels": [8, 8, 8, 8], "name": "tiny"}
+SMALL = {**schema_defaults("experiments"), "model": "rtcan1d",
+         "modules": ["sca_res", "sca", "rnta"], "music": True, "depth": 1,
+         "channels": [8, 8, 8, 8], "name": "tiny"}
+TRAINING = schema_defaults("training")  # the schema's defaults, as validation fills them in
 LENGTH = 48
 
 
@@ -46,9 +49,10 @@ def make_fold(n: int, seed: int, music_dim: int = 4, prefix: str = "t") -> FoldD
 
 
 def settings(**kw) -> TrainingSettings:
-    values = {"epochs": 6, "batch_size": 16, "lr": 0.01, "init_std": 0.1, "seed": 7}
+    values = {"epochs": 6, "batch_size": 16, "lr": 0.01, "init_std": 0.1, "checkpoint_every": 1}
     values.update(kw)
-    return TrainingSettings(**values)
+    seed, threads = values.pop("seed", 7), values.pop("threads", 1)
+    return TrainingSettings.from_config({**TRAINING, **values}, seed=seed, threads=threads)
 
 
 def factory():
@@ -68,7 +72,8 @@ def test_binary_metrics_by_hand():
 
 
 def test_settings_from_config():
-    training = {"epochs": 12, "batch_size": 32, "lr": 0.001, "gpu": True, "threads": 4}
+    training = {**TRAINING, "epochs": 12, "batch_size": 32, "lr": 0.001, "gpu": True,
+                "threads": 4}
     s = TrainingSettings.from_config(training, {"epochs": 3}, seed=5, threads=2)
     assert (s.epochs, s.batch_size, s.seed, s.threads) == (3, 32, 5, 2)
     assert fold_seed(1, "r_f", "pmemo", "valence", 0) == fold_seed(1, "r_f", "pmemo", "valence", 0)
@@ -254,7 +259,7 @@ def test_run_fold_writes_the_contract_files(tmp_path):
     inputs = {k: v for k, v in paths.items() if k != "eda_features_csv"}
     metrics = run_fold(
         dict(SMALL, fraction=1.0), "pmemo", "valence", 0, inputs=inputs,
-        training={"epochs": 2, "batch_size": 16, "lr": 0.01, "gpu": False}, seed=1, threads=1,
+        training={**TRAINING, "epochs": 2, "batch_size": 16, "lr": 0.01}, seed=1, threads=1,
         metrics_json=out / "metrics.json", predictions_csv=out / "predictions.csv",
         model_pt=out / "model.pt",
     )

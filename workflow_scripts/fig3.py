@@ -1,14 +1,16 @@
 """Rule `fig3`: labels.csv -> Fig. 3, the four-step k-means labelling of one subject."""
 
-from edaffect.reporting.label_figure import write_fig3
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
-params = snakemake.params  # noqa: F821
+smk, log = rule_context(globals())
+
+from edaffect.reporting.label_figure import write_fig3
+
+params = smk.params
 subject = write_fig3(
-    snakemake.input.labels,  # noqa: F821
-    snakemake.output.png,  # noqa: F821
-    snakemake.output.pdf,  # noqa: F821
+    smk.input.labels,
+    smk.output.png,
+    smk.output.pdf,
     dataset=params.dataset,
     subject=params.subject,
     seed=params.seed,

@@ -1,13 +1,15 @@
 """Rules `gradcam_valence`, `gradcam_arousal`: last-fold models -> Figs. 5+6 and 7+8."""
 
+from edaffect.rule_io import rule_context
+
+smk, log = rule_context(globals())
+
 from edaffect.reporting.figures import gradcam_figures
 from edaffect.reporting.result_tables import data_line
-from edaffect.rule_io import log_to_file
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
-params = snakemake.params  # noqa: F821
-inp = snakemake.input  # noqa: F821
-out = snakemake.output  # noqa: F821
+params = smk.params
+inp = smk.input
+out = smk.output
 shown = gradcam_figures(
     list(zip(params.experiments, inp.models, strict=True)),
     list(inp.predictions),

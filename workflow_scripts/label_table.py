@@ -1,16 +1,19 @@
 """Rules `table1` / `table2`: labels.csv of every dataset -> the paper's Table 1 or 2."""
 
-from edaffect.reporting.label_tables import write_label_table
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
-params = snakemake.params  # noqa: F821
+smk, log = rule_context(globals())
+
+from edaffect.reporting.label_tables import write_label_table
+
+params = smk.params
 frame = write_label_table(
     params.table,
-    dict(zip(params.datasets, snakemake.input.labels, strict=True)),  # noqa: F821
+    dict(zip(params.datasets, smk.input.labels, strict=True)),
     dict(zip(params.datasets, params.synthetic, strict=True)),
-    snakemake.output.csv,  # noqa: F821
-    snakemake.output.md,  # noqa: F821
+    smk.output.csv,
+    smk.output.md,
     config_sha=params.config_sha,
+    inputs_index_csvs=dict(zip(params.datasets, smk.input.inputs_index, strict=True)),
 )
 log.info("%s:\n%s", params.table, frame.to_string(index=False))

@@ -1,15 +1,17 @@
 """Rule merge_decomposition: batch files -> inputs.npy, inputs_index.csv, excluded.csv."""
 
-from edaffect.preprocessing import merge_batches
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
+smk, log = rule_context(globals())
+
+from edaffect.preprocessing import merge_batches
+
 n = merge_batches(
-    list(snakemake.input.batches),  # noqa: F821
-    trials_csv=snakemake.input.trials,  # noqa: F821
-    trials_excluded_csv=snakemake.input.trials_excluded,  # noqa: F821
-    out_inputs=snakemake.output.inputs,  # noqa: F821
-    out_index=snakemake.output.index,  # noqa: F821
-    out_excluded=snakemake.output.excluded,  # noqa: F821
+    list(smk.input.batches),
+    trials_csv=smk.input.trials,
+    trials_excluded_csv=smk.input.trials_excluded,
+    out_inputs=smk.output.inputs,
+    out_index=smk.output.index,
+    out_excluded=smk.output.excluded,
 )
 log.info("%d trials have model inputs", n)

@@ -1,11 +1,14 @@
 """Rule `music_song`: one song's chorus audio -> its 6,373 openSMILE ComParE_2016 functionals."""
 
-from edaffect.music import write_song_features
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
+smk, log = rule_context(globals())
+
+from edaffect.music import write_song_features
+
 write_song_features(
-    snakemake.input.audio,  # noqa: F821
-    snakemake.wildcards.stimulus,  # noqa: F821
-    snakemake.output.csv,  # noqa: F821
+    smk.input.audio,
+    smk.wildcards.stimulus,
+    smk.output.csv,
+    min_seconds=smk.params.min_audio_s,
 )

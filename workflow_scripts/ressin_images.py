@@ -1,14 +1,16 @@
 """Rule `ressin_images`: components -> min-max signal images (n, 3, S, S) + row index."""
 
-from edaffect.ressin_study import write_images
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
+smk, log = rule_context(globals())
+
+from edaffect.ressin_components import write_images
+
 write_images(
-    snakemake.input.components,  # noqa: F821
-    snakemake.input.index,  # noqa: F821
-    snakemake.output.images,  # noqa: F821
-    snakemake.output.index,  # noqa: F821
-    snakemake.output.excluded,  # noqa: F821
-    snakemake.params.image_size,  # noqa: F821
+    smk.input.components,
+    smk.input.index,
+    smk.output.images,
+    smk.output.index,
+    smk.output.excluded,
+    smk.params.image_size,
 )

@@ -1,17 +1,18 @@
 """Rule `ressin_regression`: Res-SIN Table 1 numbers (MLR / SVR, RMSE and Pearson r)."""
 
-import json
+from edaffect.rule_io import rule_context
 
-from edaffect.ressin_study import ResSINSettings, write_regression
-from edaffect.rule_io import log_to_file
+smk, log = rule_context(globals())
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
+
+from edaffect.ressin_components import ResSINSettings, write_regression
+
 write_regression(
-    snakemake.input.components,  # noqa: F821
-    snakemake.input.index,  # noqa: F821
-    snakemake.input.labels,  # noqa: F821
-    snakemake.input.splits,  # noqa: F821
-    snakemake.output.regression,  # noqa: F821
-    list(snakemake.params.dimensions),  # noqa: F821
-    ResSINSettings.from_config(json.loads(snakemake.params.ressin)),  # noqa: F821
+    smk.input.components,
+    smk.input.index,
+    smk.input.labels,
+    smk.input.splits,
+    smk.output.regression,
+    list(smk.params.dimensions),
+    ResSINSettings.from_config(smk.config["ressin"]),  # params: the keys this stage uses
 )

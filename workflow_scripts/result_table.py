@@ -1,14 +1,16 @@
 """Rules `table3`..`table6`: per-fold metrics.json -> the paper table (csv, md, tex)."""
 
-from edaffect.reporting.result_tables import write_result_table
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
-params = snakemake.params  # noqa: F821
-out = snakemake.output  # noqa: F821
+smk, log = rule_context(globals())
+
+from edaffect.reporting.result_tables import write_result_table
+
+params = smk.params
+out = smk.output
 frame = write_result_table(
     params.table,
-    list(snakemake.input.metrics),  # noqa: F821
+    list(smk.input.metrics),
     dict(params.config),
     dict(params.experiments),
     out.csv,

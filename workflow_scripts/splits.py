@@ -1,16 +1,18 @@
 """Rule `splits`: trials.csv -> splits.csv + splits_summary.csv (subject-independent folds)."""
 
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
+
+smk, log = rule_context(globals())
+
 from edaffect.splits import write_splits
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
-log.info("wildcards %s, group_by %s", dict(snakemake.wildcards), snakemake.params.group_by)  # noqa: F821
+log.info("wildcards %s, group_by %s", dict(smk.wildcards), smk.params.group_by)
 write_splits(
-    snakemake.input.trials,  # noqa: F821
-    snakemake.output.splits,  # noqa: F821
-    snakemake.output.summary,  # noqa: F821
-    n_folds=snakemake.params.n_folds,  # noqa: F821
-    fractions=snakemake.params.fractions,  # noqa: F821
-    seed=snakemake.params.seed,  # noqa: F821
-    group_by=snakemake.params.group_by,  # noqa: F821
+    smk.input.trials,
+    smk.output.splits,
+    smk.output.summary,
+    n_folds=smk.params.n_folds,
+    fractions=smk.params.fractions,
+    seed=smk.params.seed,
+    group_by=smk.params.group_by,
 )

@@ -1,8 +1,10 @@
 """Rules `report_table{n}`: results/tables/table{n}.md -> an HTML page for the Snakemake report."""
 
-from edaffect.reporting.result_tables import markdown_table_html
-from edaffect.rule_io import log_to_file
+from edaffect.rule_io import rule_context
 
-log = log_to_file(snakemake.log[0])  # noqa: F821
-markdown_table_html(snakemake.input.md, snakemake.output.html, snakemake.params.title)  # noqa: F821
-log.info("wrote %s", snakemake.output.html)  # noqa: F821
+smk, log = rule_context(globals())
+
+from edaffect.reporting.result_tables import markdown_table_html
+
+markdown_table_html(smk.input.md, smk.output.html, smk.params.title)
+log.info("wrote %s", smk.output.html)

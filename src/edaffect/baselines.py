@@ -21,6 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from edaffect import atomic
+
 log = logging.getLogger(__name__)
 
 INPUT_KINDS = ("eda_features", "music_features", "eda_features+music_features")
@@ -212,6 +214,30 @@ def run_svm_fold(
     """One fold of an SVM experiment -> (metrics.json dict, predictions DataFrame).
 
     `keep`: trial ids with model inputs (inputs_index.csv); None uses every split trial."""
+    metrics, predictions, _ = fit_svm_fold(
+        experiment=experiment, dataset=dataset, dimension=dimension, fold=fold,
+        fraction=fraction, kind=kind, c=c, splits=splits, labels=labels,
+        eda_features=eda_features, music_features=music_features, keep=keep,
+    )
+    return metrics, predictions
+
+
+def fit_svm_fold(
+    *,
+    experiment: str,
+    dataset: str,
+    dimension: str,
+    fold: int,
+    fraction: float,
+    kind: str,
+    c: float,
+    splits: pd.DataFrame,
+    labels: pd.DataFrame,
+    eda_features: pd.DataFrame | None,
+    music_features: pd.DataFrame | None,
+    keep: set[str] | None,
+) -> tuple[dict, pd.DataFrame, LinearSVM | None]:
+    """`run_svm_fold` plus the fitted model (None: constant classifier)."""
     from edaffect.evaluation import binary_metrics
 
     parts = build_fold(
@@ -259,7 +285,7 @@ def run_svm_fold(
         experiment, dataset, dimension, fold, metrics["accuracy"], metrics["f1"],
         len(train.y), len(test.y), seconds,
     )
-    return metrics, predictions
+    return metrics, predictions, model
 
 
 def read_splits(path: str | Path) -> pd.DataFrame:
@@ -291,12 +317,16 @@ def write_svm_fold(
     inputs_index_csv: str | Path | None,
     metrics_json: str | Path,
     predictions_csv: str | Path,
+    model_path: str | Path | None = None,
 ) -> dict:
-    """Rule body of `svm_fold`: read the stage files, run one fold, write metrics + predictions."""
+    """One SVM fold from the stage files: metrics.json, predictions.csv and (model_path) the
+    fitted LinearSVM, pickled (None for a constant classifier)."""
+    import pickle
+
     from edaffect.features import read_features
     from edaffect.music import read_music_table
 
-    metrics, predictions = run_svm_fold(
+    metrics, predictions, model = fit_svm_fold(
         experiment=experiment,
         dataset=dataset,
         dimension=dimension,
@@ -311,6 +341,9 @@ def write_svm_fold(
         keep=read_inputs_index(inputs_index_csv) if inputs_index_csv else None,
     )
     Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_json).write_text(json.dumps(metrics, indent=1) + "\n")
-    predictions.to_csv(predictions_csv, index=False)
+    atomic.write_text(metrics_json, json.dumps(metrics, indent=1) + "\n")
+    atomic.to_csv(predictions, predictions_csv, index=False)
+    if model_path is not None:
+        with atomic.atomic_open(model_path, "wb") as handle:
+            pickle.dump({"model": model, "kind": kind, "c": float(c)}, handle)
     return metrics

@@ -19,6 +19,8 @@ import pandas as pd
 from scipy import fft as sfft
 from scipy import signal as ssignal
 
+from edaffect import atomic
+
 log = logging.getLogger(__name__)
 
 SCR_NAMES = [
@@ -429,8 +431,8 @@ def write_dataset_features(
         )
     table, excluded = dataset_features(trials, load_raw_eda(raw_npz), settings, decompose)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_csv, index=False, float_format="%.10g")
-    excluded.to_csv(excluded_csv, index=False)
+    atomic.to_csv(table, out_csv, index=False, float_format="%.10g")
+    atomic.to_csv(excluded, excluded_csv, index=False)
 
 
 def read_features(path: str | Path) -> pd.DataFrame:

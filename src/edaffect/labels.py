@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 
+from edaffect import atomic
+
 LABEL_COLUMNS = [
     "trial_id",
     "subject",
@@ -176,5 +178,5 @@ def write_labels(
     trials = read_trials(trials_csv)
     labels = assign_labels(trials, seed=seed, n_init=n_init, origin=str(trials_csv))
     Path(labels_csv).parent.mkdir(parents=True, exist_ok=True)
-    labels.to_csv(labels_csv, index=False)
+    atomic.to_csv(labels, labels_csv, index=False)
     return labels

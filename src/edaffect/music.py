@@ -7,6 +7,7 @@ the song's audio (`{root}/chorus/{musicId}.wav|mp3`), processed here, or PMEmo's
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -16,11 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edaffect import atomic
+
 log = logging.getLogger(__name__)
 
 N_MUSIC_FEATURES = 6373
 AUDIO_EXTENSIONS = ("wav", "mp3", "flac", "ogg")
 STATIC_FEATURES_CSV = "features/static_features.csv"
+# Shortest chorus accepted (default of config baselines.music.min_audio_s): a guard against
+# broken or wrong files, far below PMEmo's chorus excerpts (tens of seconds).
+MIN_AUDIO_S = 2.0
 
 
 @lru_cache(maxsize=1)
@@ -51,29 +57,60 @@ def find_audio(root: str | Path, stimulus: str) -> Path | None:
     return None
 
 
-def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
+def _decoded_seconds(path: str | Path) -> tuple[float, float]:
+    """(seconds decoded before the decoder fails, seconds the header announces): reads the
+    file block by block to say where a damaged file breaks."""
+    import soundfile as sf
+
+    decoded = 0
+    with sf.SoundFile(str(path)) as handle:
+        rate, announced = handle.samplerate, handle.frames
+        with contextlib.suppress(Exception):
+            for block in handle.blocks(blocksize=1 << 16, always_2d=True):
+                decoded += block.shape[0]
+    return decoded / rate, announced / rate
+
+
+def read_mono(path: str | Path, min_seconds: float = MIN_AUDIO_S) -> tuple[np.ndarray, int]:
     """Audio as a float32 mono signal (channels averaged) and its sample rate.
 
     openSMILE reads only the first channel of a multi-channel signal, so stereo is mixed down
-    here: the features then describe the whole mix, not the left channel.
+    here: the features then describe the whole mix, not the left channel.  A file the decoder
+    gives up on part-way (a damaged MP3) or one shorter than `min_seconds` is an error naming
+    the file, never features of a fragment.
     """
     import soundfile as sf
 
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as err:  # soundfile raises LibsndfileError/RuntimeError subclasses
-        raise ValueError(f"{path}: cannot read audio ({err})") from err
+        where = ""
+        with contextlib.suppress(Exception):
+            decoded, announced = _decoded_seconds(path)
+            where = f" after {decoded:.1f} s of its {announced:.1f} s"
+        raise ValueError(
+            f"{path}: cannot decode the audio{where} ({err}); the file is damaged or truncated: "
+            "replace or re-encode it"
+        ) from err
     if data.shape[0] == 0:
         raise ValueError(f"{path}: audio file holds no samples")
+    seconds = data.shape[0] / rate
+    if seconds < min_seconds:
+        raise ValueError(
+            f"{path}: the audio is {seconds:.2f} s long, shorter than the {min_seconds:g} s "
+            "minimum (config baselines.music.min_audio_s); a chorus excerpt lasts tens of "
+            "seconds, so this is a broken or wrong file (openSMILE's functionals of so short a "
+            "clip are degenerate: at 0.5 s dozens are exactly 0, under 0.1 s all are NaN)"
+        )
     mono = data.mean(axis=1, dtype=np.float64).astype(np.float32)
     if not np.all(np.isfinite(mono)):
         raise ValueError(f"{path}: audio holds non-finite samples")
     return mono, int(rate)
 
 
-def audio_features(path: str | Path) -> pd.Series:
+def audio_features(path: str | Path, min_seconds: float = MIN_AUDIO_S) -> pd.Series:
     """ComParE_2016 functionals of one audio file (stereo mixed to mono, native sample rate)."""
-    signal, rate = read_mono(path)
+    signal, rate = read_mono(path, min_seconds)
     frame = _smile().process_signal(signal, rate)
     values = frame.iloc[0].to_numpy(dtype=np.float64)
     if values.shape[0] != N_MUSIC_FEATURES:
@@ -85,10 +122,12 @@ def audio_features(path: str | Path) -> pd.Series:
     return pd.Series(values, index=list(frame.columns), name=str(Path(path).stem))
 
 
-def song_feature_row(audio: str | Path, stimulus: str) -> pd.DataFrame:
+def song_feature_row(
+    audio: str | Path, stimulus: str, min_seconds: float = MIN_AUDIO_S
+) -> pd.DataFrame:
     """One song's cached row: `stimulus`, `extract_seconds` and the 6,373 functionals."""
     start, cpu = time.perf_counter(), time.process_time()
-    features = audio_features(audio)
+    features = audio_features(audio, min_seconds)
     seconds = time.perf_counter() - start
     log.info(
         "openSMILE on %s (%s): %.2f s wall, %.2f s CPU",
@@ -100,10 +139,13 @@ def song_feature_row(audio: str | Path, stimulus: str) -> pd.DataFrame:
     return row
 
 
-def write_song_features(audio: str | Path, stimulus: str, out_csv: str | Path) -> None:
-    """Rule body of `music_song`: one song's functionals to its per-song cache csv."""
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    song_feature_row(audio, stimulus).to_csv(out_csv, index=False, float_format="%.9g")
+def write_song_features(
+    audio: str | Path, stimulus: str, out_csv: str | Path, min_seconds: float = MIN_AUDIO_S
+) -> None:
+    """Rule body of `music_song`: one song's functionals to its per-song cache csv (written
+    kill-safe: a failed or killed song leaves no cache and the other songs' caches stand)."""
+    row = song_feature_row(audio, stimulus, min_seconds)
+    atomic.to_csv(row, out_csv, index=False, float_format="%.9g")
 
 
 def _read_song_csv(path: str | Path) -> tuple[str, float, list[str], np.ndarray]:
@@ -230,8 +272,7 @@ def choose_source(root: str | Path, stimuli: Sequence[str], source: str = "auto"
 
 
 def write_music_table(table: pd.DataFrame, out_csv: str | Path) -> None:
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_csv, index=False, float_format="%.9g")
+    atomic.to_csv(table, out_csv, index=False, float_format="%.9g")
 
 
 def read_music_table(path: str | Path) -> pd.DataFrame:

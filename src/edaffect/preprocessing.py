@@ -1,8 +1,9 @@
 """EDA preprocessing of RTCAN-1D §5.1: crop, z-score, cvxEDA, three z-scored channels, resize.
 
 Per trial: drop the first `crop_s` seconds (3 s; Res-SIN 15 s), repair short NaN runs, z-score,
-decompose with cvxEDA into phasic and tonic, z-score each of (EDA, phasic, tonic) and linearly
-interpolate every channel to the dataset's fixed `length`.  Trials that are too short, carry a
+decompose with cvxEDA into phasic and tonic, low-pass each of (EDA, phasic, tonic) below the
+Nyquist frequency of the new length when it is shorter (anti-aliasing), z-score it and linearly
+interpolate it to the dataset's fixed `length`.  Trials that are too short, carry a
 long NaN run, are flat, or whose solve fails are excluded with a reason instead of raising.
 
 The un-interpolated components (cropped, at the solve rate) are cached per trial under a
@@ -27,7 +28,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from edaffect import atomic
 from edaffect.decomposition import cvxeda
+from edaffect.normalise import zscore
 
 log = logging.getLogger(__name__)
 
@@ -167,14 +170,6 @@ def resample(y: np.ndarray, fs: float, target_hz: float) -> tuple[np.ndarray, fl
     return out, fs * ratio.numerator / ratio.denominator
 
 
-def zscore(x: np.ndarray, min_std: float = 0.0) -> np.ndarray:
-    """(x - mean) / std; all zeros when std <= min_std."""
-    std = float(x.std())
-    if std <= min_std:
-        return np.zeros_like(x)
-    return (x - x.mean()) / std
-
-
 def decompose_trial(y: np.ndarray, fs: float, settings: PreprocessSettings) -> TrialComponents:
     """Clean, z-score and decompose one raw trial; raise TrialExcluded when it is unusable."""
     clean, repaired = clean_signal(y, fs, settings)
@@ -206,14 +201,37 @@ def decompose_trial(y: np.ndarray, fs: float, settings: PreprocessSettings) -> T
     )
 
 
+ANTIALIAS_ORDER = 8  # Butterworth order of the low-pass before shortening a trial to `length`
+ANTIALIAS_MARGIN = 0.9  # cut-off as a share of the new Nyquist frequency
+
+
+def antialias(x: np.ndarray, step: float) -> np.ndarray:
+    """Zero-phase low-pass (Butterworth, cut-off 0.9 x the new Nyquist) of a series that is
+    about to be sampled every `step` > 1 samples, so content above the new Nyquist frequency
+    (e.g. SCRs faster than L / duration / 2 Hz) is removed instead of folded back as slow
+    spurious waves. Series too short for the filter's edge padding are returned unchanged."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if step <= 1.0:
+        return x
+    sos = butter(ANTIALIAS_ORDER, ANTIALIAS_MARGIN / step, output="sos")
+    padlen = 3 * (2 * len(sos) + 1)
+    if x.size <= padlen:
+        return x
+    return sosfiltfilt(sos, x, padlen=padlen)
+
+
 def model_input(components: TrialComponents, length: int) -> np.ndarray:
-    """(3, length) float32: z-scored EDA, phasic, tonic, each z-scored, linearly interpolated."""
+    """(3, length) float32: EDA, phasic, tonic, each low-passed below the new Nyquist frequency
+    when `length` is shorter than the trial (anti-aliasing), z-scored, linearly interpolated."""
     n = components.eda.size
     grid = np.linspace(0.0, n - 1.0, length)
     idx = np.arange(n, dtype=np.float64)
+    step = (n - 1.0) / max(length - 1, 1)
     out = np.empty((3, length), dtype=np.float32)
     for c, name in enumerate(CHANNELS):
-        out[c] = np.interp(grid, idx, zscore(getattr(components, name), ZERO_CHANNEL_STD))
+        series = antialias(np.asarray(getattr(components, name), dtype=np.float64), step)
+        out[c] = np.interp(grid, idx, zscore(series, ZERO_CHANNEL_STD))
     return out
 
 
@@ -261,8 +279,11 @@ def _read_cache(path: Path, key: str) -> TrialComponents | TrialExcluded | None:
                 fs=float(f["fs"]), raw_mean=float(f["raw_mean"]), raw_std=float(f["raw_std"]),
                 status=str(f["status"]), n_repaired=int(f["n_repaired"]),
             )
-    except (OSError, KeyError, ValueError) as exc:
-        log.warning("ignoring unreadable cache file %s (%s)", path, exc)
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, EOFError, zlib.error, ...: a miss
+        log.warning(
+            "unreadable cache file %s (%s: %s): treated as a miss, solved again and overwritten",
+            path, type(exc).__name__, exc,
+        )
         return None
 
 
@@ -299,8 +320,11 @@ def load_components(cache_dir: str | Path, trial_id: str) -> TrialComponents:
     path = cache_path(cache_dir, trial_id)
     if not path.is_file():
         raise KeyError(f"{path}: no cached decomposition for trial {trial_id!r}")
-    with np.load(path, allow_pickle=False) as f:
-        key = str(f["key"])
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            key = str(f["key"])
+    except Exception as exc:  # noqa: BLE001 - any unreadable file
+        raise KeyError(f"{path}: unreadable cache entry of trial {trial_id!r} ({exc})") from exc
     out = _read_cache(path, key)
     if not isinstance(out, TrialComponents):
         reason = out.reason if isinstance(out, TrialExcluded) else "unreadable"
@@ -464,16 +488,26 @@ def merge_batches(
     missing = [t for t in trials["trial_id"] if t not in accounted]
     if missing:
         raise ValueError(f"trials of {trials_csv} missing from every batch: {missing[:5]}")
-    arr = (np.stack([parts[t] for t in order]).astype(np.float32) if order
-           else np.zeros((0, 3, length or 1), dtype=np.float32))
-    Path(out_inputs).parent.mkdir(parents=True, exist_ok=True)
-    np.save(out_inputs, arr)
-    pd.DataFrame({"row": range(len(order)), "trial_id": order}).to_csv(out_index, index=False)
     read_excl = pd.read_csv(trials_excluded_csv, dtype=str)
     pre = pd.DataFrame(excluded, columns=EXCLUDED_COLUMNS).astype(str)
-    pd.concat([read_excl.reindex(columns=EXCLUDED_COLUMNS), pre], ignore_index=True).to_csv(
-        out_excluded, index=False
-    )
+    all_excluded = pd.concat([read_excl.reindex(columns=EXCLUDED_COLUMNS), pre],
+                             ignore_index=True)
+    if not order:  # a dataset with no model input must stop the run, with its reasons kept
+        from edaffect.datasets import failure_copy, top_reasons, write_excluded
+
+        rows = all_excluded.to_dict("records")
+        write_excluded(rows, out_excluded, failed=True)
+        raise ValueError(
+            f"{trials_csv}: no trial reached the model inputs: {len(rows)} trial(s) excluded, "
+            f"most often: {top_reasons(rows)} (all reasons in {failure_copy(out_excluded)})"
+        )
+    arr = np.stack([parts[t] for t in order]).astype(np.float32)
+    atomic.save_npy(out_inputs, arr)  # a full disk or a kill never leaves a fragment
+    atomic.to_csv(pd.DataFrame({"row": range(len(order)), "trial_id": order}), out_index,
+                  index=False)
+    from edaffect.datasets import write_excluded
+
+    write_excluded(all_excluded.to_dict("records"), out_excluded)
     return len(order)
 
 

@@ -1,6 +1,6 @@
 """Res-SIN signal images (Yin et al., ICIP 2019, §2.3 "Data Preparation").
 
-Each trial's origin, phasic and tonic (15 s cropped, cvxEDA: `ressin_study.write_components`)
+Each trial's origin, phasic and tonic (15 s cropped, cvxEDA: `ressin_components.write_components`)
 are min-max normalised per channel; each channel of T seconds at `fs` Hz is rearranged into a
 T x fs grey image (one second per row) and rescaled to `size` x `size` with bilinear
 interpolation.  Random cropping and mean subtraction

@@ -11,6 +11,8 @@
   test > val > train; the song's trials in other roles become `dropped`. This is the smallest
   number of drops that keeps every test trial (each subject is tested on all its trials) and,
   given that, every validation trial whose song is not tested.
+- Leakage table only (`make_protocol_splits`): `pairs` reproduces the original code's protocol,
+  (subject, stimulus) trials shuffled into folds, rows marked `split = pairs`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from edaffect import atomic
 
 SPLIT_COLUMNS = ["fraction", "fold", "trial_id", "subject", "stimulus", "role"]
 ROLES = ("train", "val", "test", "dropped")
@@ -160,6 +164,97 @@ def make_splits(
     return splits, pd.DataFrame(summary)
 
 
+SPLIT_KINDS = ("subject", "song", "pairs")
+
+
+def make_pair_splits(
+    trials: pd.DataFrame, *, n_folds: int, seed: int, origin: str = "trials"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ORIGINAL code's protocol, for the leakage table only: the (subject, stimulus) trials
+    are shuffled (seeded) into `n_folds` folds; fold k tests on fold k and trains on the rest,
+    with no validation fold, so every subject spans train and test. Not subject-independent:
+    the rows carry `split = pairs`, which is what lets `load_fold` accept them."""
+    frame = trials[["trial_id", "subject", "stimulus"]].astype(str).reset_index(drop=True)
+    if len(frame) < n_folds:
+        raise ValueError(f"{origin}: {len(frame)} trials cannot fill {n_folds} folds")
+    order = np.random.default_rng([seed, 1]).permutation(len(frame))
+    fold_of = np.empty(len(frame), dtype=int)
+    fold_of[order] = np.arange(len(frame)) % n_folds
+    parts, summary = [], []
+    for fold in range(n_folds):
+        roles = np.where(fold_of == fold, "test", "train")
+        parts.append(frame.assign(fraction=1.0, fold=fold, role=roles, split="pairs"))
+        summary.append(
+            {"fraction": 1.0, "fold": fold, "group_by": "pairs",
+             "n_subjects": frame["subject"].nunique(),
+             "n_test_subjects": frame.loc[roles == "test", "subject"].nunique(),
+             "n_val_subjects": 0, "n_trials": len(frame),
+             "n_train": int((roles == "train").sum()), "n_val": 0,
+             "n_test": int((roles == "test").sum()), "n_dropped": 0}
+        )
+    return pd.concat(parts, ignore_index=True)[[*SPLIT_COLUMNS, "split"]], pd.DataFrame(summary)
+
+
+def make_block_splits(
+    trials: pd.DataFrame, *, n_folds: int, seed: int, origin: str = "trials"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Subject- AND song-disjoint folds (leakage protocol c, PMEmo): subjects and songs are each
+    split into `n_folds` seeded subsets (balanced by trial count); fold k tests the trials of
+    subject subset k on song subset k, validates on subsets k+1 of both, trains on the trials
+    whose subject and song are in neither; all other trials are `dropped`. Needed because a
+    few test subjects already heard nearly every song (song-priority dropping then empties the
+    training set); each trial is tested at most once."""
+    frame = trials[["trial_id", "subject", "stimulus"]].astype(str).reset_index(drop=True)
+    subject_fold = assign_folds(frame["subject"].value_counts().to_dict(), n_folds, seed)
+    song_fold = assign_folds(frame["stimulus"].value_counts().to_dict(), n_folds, seed + 1)
+    fs = frame["subject"].map(subject_fold).to_numpy()
+    fm = frame["stimulus"].map(song_fold).to_numpy()
+    parts, summary = [], []
+    for fold in range(n_folds):
+        val = (fold + 1) % n_folds
+        roles = np.full(len(frame), "dropped", dtype=object)
+        roles[(fs == fold) & (fm == fold)] = "test"
+        roles[(fs == val) & (fm == val)] = "val"
+        roles[~np.isin(fs, [fold, val]) & ~np.isin(fm, [fold, val])] = "train"
+        n_role = pd.Series(roles).value_counts()
+        empty = [r for r in ("train", "val", "test") if not n_role.get(r, 0)]
+        if empty:
+            raise ValueError(f"{origin}: subject x song blocks leave fold {fold} without "
+                             f"{' or '.join(empty)} trials; lower n_folds")
+        parts.append(frame.assign(fraction=1.0, fold=fold, role=roles, split="song"))
+        summary.append(
+            {"fraction": 1.0, "fold": fold, "group_by": "subject+song",
+             "n_subjects": frame["subject"].nunique(),
+             "n_test_subjects": int(sum(f == fold for f in subject_fold.values())),
+             "n_val_subjects": int(sum(f == val for f in subject_fold.values())),
+             "n_trials": len(frame), **{f"n_{r}": int(n_role.get(r, 0)) for r in ROLES}}
+        )
+    splits = pd.concat(parts, ignore_index=True)[[*SPLIT_COLUMNS, "split"]]
+    kept = splits[splits["role"] != "dropped"]
+    for key in ("subject", "stimulus"):
+        if (kept.groupby(["fold", key])["role"].nunique() > 1).any():
+            raise AssertionError(f"{origin}: a {key} has two roles in one fold")
+    return splits, pd.DataFrame(summary)
+
+
+def make_protocol_splits(
+    trials: pd.DataFrame, *, split: str, n_folds: int, seed: int, origin: str = "trials"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Folds of one evaluation protocol (leakage table): `subject` (ours), `song` (ours +
+    song-disjoint: subject x song blocks, PMEmo) or `pairs` (the original code's); all
+    subjects (fraction 1.0)."""
+    if split not in SPLIT_KINDS:
+        raise ValueError(f"split must be one of {SPLIT_KINDS}, not {split!r}")
+    if split == "pairs":
+        return make_pair_splits(trials, n_folds=n_folds, seed=seed, origin=origin)
+    if split == "song":
+        return make_block_splits(trials, n_folds=n_folds, seed=seed, origin=origin)
+    splits, summary = make_splits(
+        trials, n_folds=n_folds, fractions=[1.0], seed=seed, group_by=split, origin=origin
+    )
+    return splits.assign(split=split), summary
+
+
 def check_splits(splits: pd.DataFrame, *, song_disjoint: bool = False) -> None:
     """Raise AssertionError on any leak: a subject in two roles of a fold, val/test overlap,
     a subject not tested exactly once, non-nested fractions, or (if asked) a shared song."""
@@ -194,7 +289,7 @@ def check_splits(splits: pd.DataFrame, *, song_disjoint: bool = False) -> None:
 
 def read_splits(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(
-        path, dtype={"trial_id": str, "subject": str, "stimulus": str, "role": str}
+        path, dtype={"trial_id": str, "subject": str, "stimulus": str, "role": str, "split": str}
     )
 
 
@@ -216,7 +311,8 @@ def load_fold(
             f"{sorted(splits['fold'].unique().tolist())}"
         )
     kept = part[part["role"] != "dropped"]
-    if (kept.groupby("subject")["role"].nunique() > 1).any():
+    leaky = "split" in part and bool((part["split"] == "pairs").all())  # leakage table only
+    if not leaky and (kept.groupby("subject")["role"].nunique() > 1).any():
         raise AssertionError(f"fraction {wanted} fold {fold}: a subject has two roles")
     return {role: part.loc[part["role"] == role, "trial_id"].tolist() for role in ROLES}
 
@@ -238,8 +334,8 @@ def write_splits(
         origin=str(trials_csv),
     )
     Path(splits_csv).parent.mkdir(parents=True, exist_ok=True)
-    splits.to_csv(splits_csv, index=False)
-    summary.to_csv(summary_csv, index=False)
+    atomic.to_csv(splits, splits_csv, index=False)
+    atomic.to_csv(summary, summary_csv, index=False)
     for fraction, rows in summary.groupby("fraction"):
         log.info(
             "fraction %s (%d subjects, group_by=%s): per fold train/val/test/dropped trials = %s; "

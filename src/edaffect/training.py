@@ -9,7 +9,8 @@ model that is tested.  The test fold is scored once, after training.  A checkpoi
 weights and metrics as an uninterrupted one (shuffling is seeded per epoch, states are saved).
 
 Settings (config.yaml `training:`; an experiment may override `epochs`):
-- epochs: the paper gives no count.  The default study runs 10: with batch 32 the demo's folds
+- epochs: the paper gives no count.  The default study runs `training.epochs` (config/schema.yaml
+  default): with batch 32 the demo's folds
   of 150-400 training trials get 50-130 SGD steps, enough to leave the starting plateau on a
   planted effect, and ~640 fold trainings on 2 cores stay CPU-bound at a few seconds each;
   config/paper-scale.yaml runs 100 (about 2,500 SGD steps per PMEmo fold at batch 256).  The tested
@@ -43,6 +44,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.models import build_model, count_parameters, init_normal
 
@@ -89,25 +91,26 @@ class FoldData:
 
 @dataclass
 class TrainingSettings:
-    """Optimisation settings of one fold training (config.yaml `training:`)."""
+    """Optimisation settings of one fold training (config.yaml `training:`; the defaults live
+    in config/schema.yaml only, so every field is given)."""
 
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    lr_decay: float = 0.9
-    lr_step_epochs: int = 15
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    init_std: float | None = 0.1  # None: keep the model's own initialisation
-    device: str = "auto"  # auto | cpu | cuda
-    amp: bool = False  # bfloat16 autocast on CUDA
-    threads: int = 1
-    checkpoint_every: int = 1
-    seed: int = 0
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_decay: float
+    lr_step_epochs: int
+    momentum: float
+    weight_decay: float
+    init_std: float | None  # None: keep the model's own initialisation
+    device: str  # auto | cpu | cuda
+    amp: bool  # bfloat16 autocast on CUDA
+    threads: int
+    checkpoint_every: int
+    seed: int
 
     @classmethod
     def from_config(
-        cls, training: dict, experiment: dict | None = None, *, seed: int = 0, threads: int = 1
+        cls, training: dict, experiment: dict | None = None, *, seed: int, threads: int
     ) -> TrainingSettings:
         """Settings from config["training"] (rule-only keys such as `gpu` are ignored), with the
         experiment's own `epochs` taking precedence."""
@@ -117,6 +120,9 @@ class TrainingSettings:
             values["epochs"] = experiment["epochs"]
         values["seed"] = int(seed)
         values["threads"] = int(threads)
+        missing = known - set(values)
+        if missing:
+            raise ValueError(f"config training: missing setting(s) {sorted(missing)}")
         return cls(**values)
 
 
@@ -425,12 +431,12 @@ def load_fold_data(
     from edaffect.splits import load_fold
 
     splits = _read_splits_once(str(splits_csv), Path(splits_csv).stat().st_mtime_ns)
-    roles = load_fold(splits, experiment.get("fraction", 1.0), fold)
+    roles = load_fold(splits, experiment["fraction"], fold)
     stimulus = splits.drop_duplicates("trial_id").set_index("trial_id")["stimulus"].astype(str)
     labels = _read_labels(labels_csv, dimension)
     column = f"{dimension}_label"
 
-    source = experiment.get("input", "eda")
+    source = experiment["input"]
     if experiment.get("model") == "cnn3" or source == "eda_features":
         if eda_features_csv is None:
             raise ValueError(f"experiment {experiment.get('name')}: needs eda_features.csv")
@@ -523,8 +529,9 @@ def run_fold(
     predictions_csv: str | Path,
     model_pt: str | Path,
 ) -> dict:
-    """Rule `train_network`: load one fold, train, choose on validation, test once, and write
-    metrics.json, predictions.csv and model.pt (checkpoints live beside them until done)."""
+    """One fold of the rtcan1d / cnn3 families: load it, train, choose on validation, test once,
+    and write metrics.json, predictions.csv and model.pt (checkpoints live beside them until
+    done)."""
     tune_malloc()
     train, val, test, info = load_fold_data(experiment, dimension, fold, **inputs)
     settings = TrainingSettings.from_config(
@@ -546,13 +553,28 @@ def run_fold(
     }
     for path in (metrics_json, predictions_csv, model_pt):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": result.state_dict, **spec}, model_pt)
-    result.predictions.to_csv(predictions_csv, index=False)
-    Path(metrics_json).write_text(json.dumps(metrics, indent=1) + "\n")
+    atomic.torch_save({"state_dict": result.state_dict, **spec}, model_pt)
+    atomic.to_csv(result.predictions, predictions_csv, index=False)
+    atomic.write_text(metrics_json, json.dumps(metrics, indent=1) + "\n")
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     log.info("test accuracy %.3f f1 %.3f (epoch %d chosen on validation)", metrics["accuracy"],
              metrics["f1"], metrics["chosen_epoch"])
     return metrics
+
+
+def train_folds(job) -> list[dict]:
+    """Fold-runner trainer of the rtcan1d and cnn3 families (`edaffect.fold_runner.FoldJob`):
+    `run_fold` for each fold of the job, one after the other (stage tables read once)."""
+    return [
+        run_fold(
+            job.experiment, job.dataset, job.dimension, fold, inputs=job.inputs,
+            training=job.training(), seed=job.seed, threads=job.threads,
+            metrics_json=Path(run_dir) / "metrics.json",
+            predictions_csv=Path(run_dir) / "predictions.csv",
+            model_pt=Path(run_dir) / "model.pt",
+        )
+        for fold, run_dir in zip(job.folds, job.run_dirs, strict=True)
+    ]
 
 
 def load_trained(model_pt: str | Path) -> nn.Module:

@@ -1,8 +1,24 @@
-"""Stage files one fold training reads (used by rules/training.smk at DAG time; no torch import)."""
+"""Run-folder paths and the stage files one fold of each model family reads (used by the
+workflow at DAG time and by the fold runner; no torch import)."""
 
 from __future__ import annotations
 
 MUSIC_DATASET = "pmemo"  # the only dataset with music (openSMILE song features)
+RUN_DIR = "results/runs/{experiment}/{dataset}/{dimension}/fold{fold}"
+RUN_FILES = ("metrics.json", "predictions.csv", "model.pt")  # what every trained fold writes
+
+
+def run_dir(experiment: str, dataset: str, dimension: str, fold: int | str) -> str:
+    """The one place a fold's run folder is spelled (results/runs/...)."""
+    return RUN_DIR.format(experiment=experiment, dataset=dataset, dimension=dimension, fold=fold)
+
+
+def _music_dataset_only(experiment: dict, dataset: str, what: str) -> None:
+    if dataset != MUSIC_DATASET:
+        raise ValueError(
+            f"experiment {experiment['name']}: {what} needs music, which only {MUSIC_DATASET} "
+            f"has (asked for {dataset})"
+        )
 
 
 def network_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
@@ -13,11 +29,46 @@ def network_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
         "splits_csv": f"results/{dataset}/splits.csv",
         "labels_csv": f"results/{dataset}/labels.csv",
     }
-    if experiment["model"] == "cnn3" or experiment.get("input") == "eda_features":
+    if experiment["model"] == "cnn3" or experiment["input"] == "eda_features":
         inputs["eda_features_csv"] = f"results/{dataset}/eda_features.csv"
     else:
         inputs["inputs_npy"] = f"results/{dataset}/inputs.npy"
         inputs["inputs_index_csv"] = f"results/{dataset}/inputs_index.csv"
-    if experiment.get("music") and dataset == MUSIC_DATASET:
+    if experiment["music"] and dataset == MUSIC_DATASET:
+        inputs["music_features_csv"] = f"results/{MUSIC_DATASET}/music_features.csv"
+    return inputs
+
+
+SVM_INPUTS = ("eda_features", "music_features", "eda_features+music_features")
+
+
+def svm_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
+    """Folds, labels, the networks' trial list (same trials) and the SVM's features."""
+    kind = experiment["input"]
+    if kind not in SVM_INPUTS:
+        raise ValueError(f"experiment {experiment['name']}: the SVM cannot take input {kind!r}")
+    inputs = {
+        "splits_csv": f"results/{dataset}/splits.csv",
+        "labels_csv": f"results/{dataset}/labels.csv",
+        "inputs_index_csv": f"results/{dataset}/inputs_index.csv",
+    }
+    if "eda_features" in kind:
+        inputs["eda_features_csv"] = f"results/{dataset}/eda_features.csv"
+    if "music_features" in kind:
+        _music_dataset_only(experiment, dataset, f"input {kind!r}")
+        inputs["music_features_csv"] = f"results/{MUSIC_DATASET}/music_features.csv"
+    return inputs
+
+
+def ressin_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
+    """Res-SIN: its signal images, labels, folds and (if fused) the songs' features."""
+    inputs = {
+        "images_npy": f"results/{dataset}/ressin/images.npy",
+        "images_index_csv": f"results/{dataset}/ressin/images_index.csv",
+        "labels_csv": f"results/{dataset}/labels.csv",
+        "splits_csv": f"results/{dataset}/splits.csv",
+    }
+    if experiment["music"]:
+        _music_dataset_only(experiment, dataset, "music fusion")
         inputs["music_features_csv"] = f"results/{MUSIC_DATASET}/music_features.csv"
     return inputs

@@ -11,7 +11,7 @@ import math
 from torch import nn
 
 from edaffect.models.cnn3 import CNN3
-from edaffect.models.rtcan1d import MODULES, RTCAN1D
+from edaffect.models.rtcan1d import MODULES, RNTA_POOL, RTCAN1D
 
 __all__ = ["CNN3", "MODULES", "RTCAN1D", "build_model", "count_parameters", "init_normal"]
 
@@ -31,6 +31,7 @@ def build_model(
             channels=[int(c) for c in experiment.get("channels", [64, 64, 64, 64])],
             music_dim=int(music_dim) if experiment.get("music") else 0,
             input_length=int(input_length),
+            rnta_pool=int(experiment.get("rnta_pool", RNTA_POOL)),
         )
     if model == "cnn3":
         return CNN3(n_features=int(input_length), in_channels=int(in_channels))

@@ -23,6 +23,10 @@ SCA_REDUCTION = 8
 SHALLOW_KERNEL = 7  # the authors' shallow layer: kernel 7, stride 2
 RES_KERNEL = 3
 CLASSIFIER_HIDDEN = (256, 128)
+# Eq. (10): φ and g are embedded by a 1x1 conv and an average pooling "with kernel of size 1" (no
+# subsampling). Kernel 2 (the non-local networks' usual subsampling) halves the T x T' attention
+# matrix; it is an experiment setting (`rnta_pool`), the paper's value is the default.
+RNTA_POOL = 1
 N_CLASSES = 2
 
 
@@ -52,7 +56,11 @@ class RNTA(nn.Module):
     time axis (θ, φ, g 1x1 convs to C/2 channels, φ and g average-pooled by `pool`, softmax),
     output through W = conv + BN, plus the residual input (paper eqs. 10-13)."""
 
-    def __init__(self, channels: int, inter_channels: int | None = None, pool: int = 2):
+    def __init__(
+        self, channels: int, inter_channels: int | None = None, pool: int = RNTA_POOL
+    ):
+        if int(pool) < 1:
+            raise ValueError(f"RNTA pooling kernel must be >= 1, got {pool}")
         super().__init__()
         inter = inter_channels or max(1, channels // 2)
         self.inter_channels = inter
@@ -80,11 +88,14 @@ class ClipAttention(nn.Module):
     n_clips - 1 samples) and the padded positions are dropped from the output.
     """
 
-    def __init__(self, channels: int, sca: bool, rnta: bool, n_clips: int = N_CLIPS):
+    def __init__(
+        self, channels: int, sca: bool, rnta: bool, n_clips: int = N_CLIPS,
+        rnta_pool: int = RNTA_POOL,
+    ):
         super().__init__()
         self.n_clips = n_clips
         self.sca = SCA(channels) if sca else None
-        self.rnta = RNTA(channels) if rnta else None
+        self.rnta = RNTA(channels, pool=rnta_pool) if rnta else None
 
     def _clip(self, x: torch.Tensor) -> torch.Tensor:
         if self.sca is not None:
@@ -173,6 +184,7 @@ class RTCAN1D(nn.Module):
         channels: Sequence[int] = (64, 64, 64, 64),
         music_dim: int = 0,
         input_length: int | None = None,
+        rnta_pool: int = RNTA_POOL,
     ):
         super().__init__()
         flags = set(modules)
@@ -192,7 +204,9 @@ class RTCAN1D(nn.Module):
             nn.BatchNorm1d(width),
         )
         self.attention = (
-            ClipAttention(width, sca="sca" in flags, rnta="rnta" in flags)
+            ClipAttention(
+                width, sca="sca" in flags, rnta="rnta" in flags, rnta_pool=int(rnta_pool)
+            )
             if {"sca", "rnta"} & flags
             else None
         )

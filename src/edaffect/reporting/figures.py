@@ -1,4 +1,4 @@
-"""The paper's Fig. 4 (subject-incremental curves) and Figs. 5–8 (Grad-CAM-1D of R_a, R_b, R_c).
+"""The paper's Fig. 4 (subject-incremental curves) and Figs. 5–8 (Grad-CAM-1D of R_b, R_d, R_e).
 
 Each figure is written as PNG (for the report) and PDF (vector), with the data it was computed on
 in its title so synthetic results are never mistaken for the paper's.
@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from edaffect import atomic  # noqa: E402
 from edaffect.gradcam import GradCam1D  # noqa: E402
 from edaffect.reporting.paper import load_paper_values, paper_value  # noqa: E402
 from edaffect.reporting.result_tables import PAPER, load_fold_metrics  # noqa: E402
@@ -23,6 +24,22 @@ from edaffect.reporting.result_tables import PAPER, load_fold_metrics  # noqa: E
 CHANNELS = ("EDA (z-scored)", "phasic", "tonic")
 CHANNEL_COLOURS = ("tab:red", "tab:blue", "tab:green")  # as in the paper: red, blue, green
 MODULE_NAMES = {"sca_res": "SCA_Res", "sca": "SCA", "rnta": "RNTA"}
+# Table 5's ticks by module set, and the kind of attention §5.3.3 names for Figs. 5-8.
+TABLE5_TICKS = {
+    (): "Base", ("sca_res",): "R_a", ("sca",): "R_b", ("sca", "sca_res"): "R_c",
+    ("rnta",): "R_d", ("rnta", "sca"): "R_e", ("rnta", "sca", "sca_res"): "R_f",
+}
+
+
+def attention_label(modules) -> str:
+    """'R_e, channel + temporal attention (SCA+RNTA)': Table 5's tick and §5.3.3's name."""
+    flags = set(modules)
+    tick = TABLE5_TICKS.get(tuple(sorted(flags)), "custom")
+    channel, temporal = bool(flags & {"sca", "sca_res"}), "rnta" in flags
+    kind = {(True, True): "channel + temporal attention", (True, False): "channel attention",
+            (False, True): "temporal attention"}.get((channel, temporal), "no attention")
+    names = "+".join(MODULE_NAMES.get(m, m) for m in ("sca_res", "sca", "rnta") if m in flags)
+    return f"{tick}, {kind} ({names or 'none'})"
 SERIES_STYLE = {"SVM": ("tab:gray", "s"), "3-layer CNN": ("tab:orange", "^"),
                 "RTCAG": ("tab:purple", "o")}
 
@@ -30,8 +47,10 @@ SERIES_STYLE = {"SVM": ("tab:gray", "s"), "3-layer CNN": ("tab:orange", "^"),
 def _save(fig, png: str | Path, pdf: str | Path) -> None:
     for path in (png, pdf):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=150, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight")
+    with atomic.atomic_open(png, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=150, bbox_inches="tight")
+    with atomic.atomic_open(pdf, "wb") as handle:
+        fig.savefig(handle, format="pdf", bbox_inches="tight")
     plt.close(fig)
 
 
@@ -65,9 +84,11 @@ def subject_incremental_figure(
                         & (folds.dimension == dim)]
             if sel.empty:
                 raise ValueError(f"Fig. 4: no folds for {row['experiment']}/{row['dataset']}/{dim}")
+            tested = [set(s) for s in sel["test_subjects"] if s is not None]
             points.append({
                 "method": row["paper"]["method"], "experiment": row["experiment"],
-                "dimension": dim, "percent": fraction * 100.0,
+                "dimension": dim, "nominal_percent": fraction * 100.0,
+                "n_subjects": len(set().union(*tested)) if tested else np.nan,
                 "mean": sel[metric].mean() * 100.0,
                 "std": sel[metric].std(ddof=1) * 100.0 if len(sel) > 1 else 0.0,
                 "n_folds": len(sel),
@@ -77,6 +98,11 @@ def subject_incremental_figure(
     frame = pd.DataFrame(points)
     if frame.empty:
         raise ValueError("Fig. 4: config tables.table3 has no subject-incremental rows")
+    # x: the realised share of subjects (every subject of a subset is tested once, so the
+    # union of test subjects is the subset; small subsets are raised to n_folds subjects).
+    total = frame["n_subjects"].max()
+    frame["percent"] = np.where(frame["n_subjects"].notna(),
+                                100.0 * frame["n_subjects"] / total, frame["nominal_percent"])
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, dim in zip(axes, ("valence", "arousal"), strict=False):
         for method, group in frame[frame.dimension == dim].groupby("method", sort=False):
@@ -89,8 +115,13 @@ def subject_incremental_figure(
                 ax.plot(paper.percent, paper.paper, color=colour, marker=marker, ls="--",
                         mfc="none", alpha=0.8, label=f"{method} (paper)")
         ax.set_title(dim.capitalize(), fontsize=10)
-        ax.set_xlabel("subjects used (% of the dataset)")
-        ax.set_xticks(sorted(frame.percent.unique()))
+        ax.set_xlabel("subjects used (realised % of the dataset; nominal subset in brackets)")
+        ticks = frame.drop_duplicates("percent").sort_values("percent")
+        ax.set_xticks(ticks.percent, [
+            f"{p:.0f}%\n{n:.0f}/{total:.0f} ({q:.0f}%)" if np.isfinite(n) else f"{q:.0f}%"
+            for p, n, q in zip(ticks.percent, ticks.n_subjects, ticks.nominal_percent,
+                               strict=True)
+        ], fontsize=8)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"{'accuracy' if metric == 'accuracy' else metric} (%)")
     handles, labels = axes[0].get_legend_handles_labels()
@@ -259,8 +290,7 @@ def gradcam_figures(
         music = None if test.music is None or not ckpt["music_dim"] else test.music[i]
         music_t = None if music is None else torch.as_tensor(music).reshape(1, -1)
         layer = default_target_layer(model, torch.as_tensor(x)[None], music_t)
-        modules = "+".join(MODULE_NAMES.get(m, m) for m in ckpt["experiment"].get("modules", []))
-        name = f"{label[0].upper() + label[1:]} (modules: {modules or 'none'})"
+        name = f"{label}: {attention_label(ckpt['experiment'].get('modules', []))}"
         maps.append((name, grad_cam_1d(model, x, layer, music=music)))
     what = (f"{dimension} recognition, trial {trial_id}"
             f"{f' (subject {subject})' if subject else ''}, test fold {fold} (0-based)\n"

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from edaffect import atomic  # noqa: E402
 from edaffect.labels import binarize, read_labels, subject_kmeans  # noqa: E402
 
 SCALES = {
@@ -135,9 +136,11 @@ def plot_fig3(
         fontsize=11,
     )
     Path(png_path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=150, bbox_inches="tight")
+    with atomic.atomic_open(png_path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=150, bbox_inches="tight")
     if pdf_path:
-        fig.savefig(pdf_path, bbox_inches="tight")
+        with atomic.atomic_open(pdf_path, "wb") as handle:
+            fig.savefig(handle, format="pdf", bbox_inches="tight")
     plt.close(fig)
 
 

@@ -1,7 +1,9 @@
 """The paper's Table 1 (high/low label counts) and Table 2 (Spearman r between V and A).
 
-Both are computed from `results/{dataset}/labels.csv` (all labelled trials of a dataset) and
-printed beside the published values, with a column naming the data that produced ours.
+Both are computed from `results/{dataset}/labels.csv` (all labelled trials of a dataset: the
+k-means thresholds are fitted on them) and printed beside the published values, with a column
+naming the data that produced ours. Table 1 also counts the subset that reaches the model inputs
+(`inputs_index.csv`: trials that passed preprocessing), the trials the networks are scored on.
 """
 
 from __future__ import annotations
@@ -32,12 +34,18 @@ def _ordered(datasets: dict) -> list[str]:
 
 
 def table1(
-    labels: dict[str, pd.DataFrame], synthetic: dict[str, bool], paper_values: pd.DataFrame
+    labels: dict[str, pd.DataFrame], synthetic: dict[str, bool], paper_values: pd.DataFrame,
+    used: dict[str, set[str]] | None = None,
 ) -> pd.DataFrame:
-    """Counts and percentages of high (1) / low (0) labels per dataset and dimension."""
+    """Counts and percentages of high (1) / low (0) labels per dataset and dimension: of all
+    labelled trials and (`used`: trial ids with model inputs) of those reaching the models."""
     rows = []
     for dataset in _ordered(labels):
         frame = labels[dataset]
+        model_rows = (
+            frame[frame["trial_id"].astype(str).isin(used[dataset])]
+            if used is not None and dataset in used else None
+        )
         for dim in ("arousal", "valence"):  # the paper lists arousal first
             column = frame[f"{dim}_label"].astype(int)
             n = len(column)
@@ -61,10 +69,26 @@ def table1(
                     "paper_low_count": published("low_count"),
                     "low_percent": round(100.0 * (n - high) / n, 1) if n else np.nan,
                     "paper_low_percent": published("low_percent"),
+                    **_used_counts(model_rows, dim),
                     "data": data_description(frame, synthetic[dataset]),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _used_counts(frame: pd.DataFrame | None, dim: str) -> dict:
+    """High/low counts of the trials that reach the model inputs (NaN when not given)."""
+    if frame is None:
+        return {}
+    column = frame[f"{dim}_label"].astype(int)
+    n, high = len(column), int((column == 1).sum())
+    return {
+        "model_input_trials": n,
+        "model_input_high_count": high,
+        "model_input_high_percent": round(100.0 * high / n, 1) if n else np.nan,
+        "model_input_low_count": n - high,
+        "model_input_low_percent": round(100.0 * (n - high) / n, 1) if n else np.nan,
+    }
 
 
 def spearman_va(labels: pd.DataFrame) -> tuple[float, float]:
@@ -110,7 +134,9 @@ def header(table: str, labels: dict[str, pd.DataFrame], synthetic: dict[str, boo
     ]
     what = {
         "table1": "binary labels from per-subject k-means thresholds (high = rating > threshold); "
-        "percent of the dataset's labelled trials",
+        "high/low_*: all labelled trials (the thresholds are fitted on them); model_input_*: the "
+        "subset that reaches the model inputs (passed preprocessing, inputs_index.csv), i.e. what "
+        "the networks and baselines are trained and scored on",
         "table2": "Spearman r between all valence and arousal ratings of a dataset, two-sided p; "
         "paper_p_max: the paper reports p ≤ this",
     }[table]
@@ -132,12 +158,22 @@ def write_label_table(
     md_path: str | Path,
     config_sha: str,
     paper_tables: str | Path | None = None,
+    inputs_index_csvs: dict[str, str | Path] | None = None,
 ) -> pd.DataFrame:
-    """Rules `table1` / `table2`: labels.csv of each dataset → table{1,2}.{csv,md}."""
+    """Rules `table1` / `table2`: labels.csv of each dataset → table{1,2}.{csv,md}
+    (Table 1 with `inputs_index_csvs` also counts the trials that reach the model inputs)."""
     labels = {d: read_labels(p) for d, p in labels_csvs.items()}
     values = load_paper_values(paper_tables)
-    build = {"table1": table1, "table2": table2}[table]
-    frame = build(labels, synthetic, values)
+    if table == "table1":
+        used = None
+        if inputs_index_csvs:
+            used = {
+                d: set(pd.read_csv(p, dtype={"trial_id": str})["trial_id"])
+                for d, p in inputs_index_csvs.items()
+            }
+        frame = table1(labels, synthetic, values, used)
+    else:
+        frame = table2(labels, synthetic, values)
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
     write_table(frame, csv_path, md_path, header(table, labels, synthetic, config_sha))
     return frame

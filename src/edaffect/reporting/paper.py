@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from edaffect import atomic
+
 PAPER_TABLES_ENV = "EDAFFECT_PAPER_TABLES"
 # Every published value of the papers this project re-creates, transcribed from the papers
 # (source and known inconsistencies: edaffect/reference/README.md). Project data, not a download.
@@ -61,8 +63,8 @@ def write_table(
     frame: pd.DataFrame, csv_path: str | Path, md_path: str | Path, header: str
 ) -> None:
     """Write a table as CSV and as Markdown, the Markdown led by `header` (data provenance)."""
-    frame.to_csv(csv_path, index=False)
-    with open(md_path, "w") as handle:
+    atomic.to_csv(frame, csv_path, index=False)
+    with atomic.atomic_open(md_path, "w") as handle:
         handle.write(header.rstrip() + "\n\n")
         handle.write(frame.to_markdown(index=False) if len(frame) else "(no rows)")
         handle.write("\n")

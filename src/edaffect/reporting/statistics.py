@@ -126,6 +126,29 @@ def compare_folds(
     return corrected_resampled_ttest(diffs, ratio)
 
 
+def holm_adjust(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error), NaN entries left out and kept NaN.
+
+    Sorted ascending p_(1..m): adjusted p_(i) = max_{j <= i} min(1, (m - j + 1) p_(j)).
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(np.isfinite(p))
+    if valid.size == 0:
+        return out
+    if np.any((p[valid] < 0) | (p[valid] > 1)):
+        raise ValueError(f"p-values must lie in [0, 1], got {p[valid].tolist()}")
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = order.size
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def format_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def format_comparison(result: PairedComparison, scale: float = 100.0, digits: int = 1) -> str:
     """'Δ −3.1 [−6.0, −0.2], p = 0.040' (in percentage points), or the not-paired reason."""
     if not result.paired:

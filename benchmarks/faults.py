@@ -1,0 +1,671 @@
+"""Kill anywhere, same result (issue 18): SIGKILL the running workflow at random moments and show
+that resuming it ends with exactly the outputs of an undisturbed run.
+
+Steps, each in its own working directory under --workdir (the Snakefile of this repository run
+with --snakefile/--directory, config.yaml layered with --configfile, targets before it):
+  1. the undisturbed run: `snakemake --cores C TARGETS --configfile CONFIG`, its job timeline read
+     from Snakemake's log (which rules run, how long each job takes);
+  2. the disturbed run, in a fresh directory: start the same command; N times (seeded) wait for a
+     job of a chosen stage to start, sleep a random fraction of that stage's undisturbed job
+     duration, then SIGKILL the whole process tree (Snakemake and every job it started); then
+     recover as a user would: the plain command again (Snakemake refuses: the directory is locked),
+     `--unlock`, the plain command again (refused: incomplete files), and finally the command with
+     `--rerun-incomplete`, which runs on and is the victim of the next kill (after the first kill
+     the recovery goes straight to `--unlock` + `--rerun-incomplete`); the last one runs to the end;
+  3. every table CSV, labels.csv, splits.csv, inputs.npy, metrics.json and predictions.csv of the
+     two runs compared value by value (runtime columns such as seconds per epoch left out): the
+     number of differences must be 0.  All other result files are compared byte for byte and
+     reported (not counted).
+Printed: kills tried, the stages running at each kill, invocations needed, differences, and the
+CPU time of both runs (the harness is a child subreaper, so the CPU of killed jobs is counted).
+
+    .venv/bin/python benchmarks/faults.py --ci            # CI: 5 kills on the CI targets
+    .venv/bin/python benchmarks/faults.py --kills 12 --seed 3 --targets all
+    .venv/bin/python benchmarks/faults.py --clean-twice   # determinism: two undisturbed runs
+
+Exit status 0 when every compared file is identical and every kill was recovered from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import ctypes
+import json
+import math
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# A subset of the tiny study that covers every stage the kills aim at (data generation, trial
+# tables, cvxEDA decomposition batches, labels and folds, features, per-fold training, a table
+# write) and fits the CI budget; `--targets all` runs the whole tiny study.
+CI_TARGETS = ["results/tables/table1.csv", "results/tables/table3.csv"]
+CI_CONFIGS = [REPO / "config" / "tiny.yaml", REPO / "benchmarks" / "faults.yaml"]
+# Stages every plan tries to hit when the run has them (then random other stages).
+PRIORITY_STAGES = ("decompose_batch", "train_fold", "train_folds", "table3", "table1")
+# Columns / JSON keys that measure the run, not the result: left out of the comparison.
+RUNTIME_KEY = re.compile(
+    r"(^|_)(seconds|secs|sec|runtime|wall|cpu|elapsed|time|timestamp|date|host|hostname|"
+    r"duration_s|s_per_epoch|per_epoch_s|epoch_s|throughput)($|_)",
+    re.IGNORECASE,
+)
+LOCKED = "Directory cannot be locked"
+# What travels into the frozen copy of the workflow (everything but these names).
+NOT_COPIED = (".git", ".venv", "results", ".snakemake", "tests", "__pycache__", "*.egg-info",
+              ".pytest_cache", ".ruff_cache", ".gl", ".whl")
+INCOMPLETE = "IncompleteFilesException"
+
+
+# ----------------------------------------------------------------------------------------------
+# Running Snakemake, reading its log live, killing its process tree
+
+
+@dataclass
+class Invocation:
+    """One Snakemake call: command, outcome, job timeline, CPU seconds of its process tree."""
+
+    args: list[str]
+    log: Path
+    returncode: int | None = None
+    killed: bool = False
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    starts: list[tuple[float, str, int]] = field(default_factory=list)  # (t, rule, jobid)
+    finishes: dict[int, float] = field(default_factory=dict)  # jobid -> t
+    job_stats: dict[str, int] = field(default_factory=dict)  # rule -> jobs planned
+    checkpoints: set[str] = field(default_factory=set)  # rules that are checkpoints
+    running_at_kill: list[str] = field(default_factory=list)
+    text: str = ""
+
+    def running(self) -> list[str]:
+        """Rules of the jobs started and not finished (so far)."""
+        return [rule for _, rule, jid in self.starts if jid not in self.finishes]
+
+
+class LogReader(threading.Thread):
+    """Reads Snakemake's combined output line by line into an Invocation (timestamps: the
+    harness's clock) and into the log file."""
+
+    RULE = re.compile(r"^\s*(?:local)?(rule|checkpoint) (\S+):\s*$")
+    JOBID = re.compile(r"^\s+jobid: (\d+)\s*$")
+    FINISHED = re.compile(r"^Finished job(?:id)?:? (\d+)")
+    STAT = re.compile(r"^(\S+)\s+(\d+)\s*$")
+
+    def __init__(self, stream, inv: Invocation, t0: float):
+        super().__init__(daemon=True)
+        self.stream, self.inv, self.t0 = stream, inv, t0
+        self.lines: list[str] = []
+
+    def run(self) -> None:
+        pending, in_stats = None, False
+        with open(self.inv.log, "w") as out:
+            for raw in iter(self.stream.readline, b""):
+                line = raw.decode(errors="replace").rstrip("\n")
+                now = time.monotonic() - self.t0
+                out.write(line + "\n")
+                self.lines.append(line)
+                if line.startswith("Job stats:"):
+                    in_stats = True
+                elif in_stats:
+                    match = self.STAT.match(line)
+                    if line.startswith("total"):
+                        in_stats = False
+                    elif match:
+                        self.inv.job_stats[match.group(1)] = int(match.group(2))
+                if match := self.RULE.match(line):
+                    pending = match.group(2)
+                    if match.group(1) == "checkpoint":
+                        self.inv.checkpoints.add(pending)
+                elif pending and (match := self.JOBID.match(line)):
+                    self.inv.starts.append((now, pending, int(match.group(1))))
+                    pending = None
+                elif match := self.FINISHED.match(line):
+                    self.inv.finishes[int(match.group(1))] = now
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants (jobs of a killed Snakemake) our children, so that reaping
+    them adds their CPU time to RUSAGE_CHILDREN (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def reap_all() -> None:
+    """Kill and wait for every remaining descendant (orphans re-parented to us)."""
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL Snakemake and everything it started: its process group (it was started in a
+    new session), then any descendant that left the group."""
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        family = []
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for child in family:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+@dataclass
+class Workflow:
+    """The workflow every run uses: a frozen copy of the repository (so that edits made to the
+    checkout while the experiment runs cannot change its results) or the checkout itself."""
+
+    root: Path = REPO
+
+    @classmethod
+    def frozen(cls, dest: Path) -> Workflow:
+        """Copy the workflow (Snakefile, rules, scripts, config, src, ...) to `dest`."""
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(REPO, dest, ignore=shutil.ignore_patterns(*NOT_COPIED))
+        return cls(dest)
+
+    def path(self, p: Path) -> Path:
+        """`p` inside this copy when it lies in the repository, else unchanged."""
+        p = Path(p).resolve()
+        return self.root / p.relative_to(REPO) if p.is_relative_to(REPO) else p
+
+    def env(self) -> dict:
+        """The package of this copy first on the path (jobs import edaffect from it)."""
+        path = os.pathsep.join(filter(None, [str(self.root / "src"), os.environ.get("PYTHONPATH")]))
+        return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
+
+
+WORKFLOW = Workflow()
+
+
+def snakemake(workdir: Path, args: list[str], log: Path, trigger=None, timeout: float = 3600):
+    """Run Snakemake in `workdir`; `trigger(inv, t)` returning True kills the process tree."""
+    cmd = [SNAKEMAKE, "--snakefile", str(WORKFLOW.root / "Snakefile"), "--directory",
+           str(workdir), *args]
+    inv = Invocation(args=args, log=log)
+    cpu0, t0 = children_cpu(), time.monotonic()
+    env = WORKFLOW.env()
+    proc = subprocess.Popen(
+        cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, env=env,
+    )
+    reader = LogReader(proc.stdout, inv, t0)
+    reader.start()
+    while proc.poll() is None:
+        now = time.monotonic() - t0
+        if trigger is not None and trigger(inv, now):
+            inv.running_at_kill = inv.running()
+            kill_tree(proc)
+            inv.killed = True
+            break
+        if now > timeout:
+            kill_tree(proc)
+            raise TimeoutError(f"snakemake {' '.join(args)} ran over {timeout} s (log {log})")
+        time.sleep(0.02)
+    proc.wait()
+    reader.join(timeout=30)
+    reap_all()
+    inv.returncode = proc.returncode
+    inv.wall_s = time.monotonic() - t0
+    inv.cpu_s = children_cpu() - cpu0
+    inv.text = "\n".join(reader.lines)
+    return inv
+
+
+def base_args(targets: list[str], configfiles: list[Path], cores: int) -> list[str]:
+    """The README's command: targets before --configfile."""
+    return ["--cores", str(cores), *targets, "--configfile", *map(str, configfiles)]
+
+
+def prepare(workdir: Path) -> None:
+    """A fresh working directory with the repository's config.yaml (the Snakefile's configfile)."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    shutil.copy(WORKFLOW.root / "config.yaml", workdir / "config.yaml")
+
+
+# ----------------------------------------------------------------------------------------------
+# The undisturbed timeline and the kill plan
+
+
+def stage_durations(inv: Invocation) -> dict[str, list[float]]:
+    """Per rule, the durations of its jobs in a finished run."""
+    out: dict[str, list[float]] = {}
+    for t, rule, jid in inv.starts:
+        if jid in inv.finishes:
+            out.setdefault(rule, []).append(inv.finishes[jid] - t)
+    return out
+
+
+@dataclass
+class Kill:
+    """One planned kill: after the `nth` job of `stage` starts, wait `delay_s`, then SIGKILL."""
+
+    stage: str
+    nth: int
+    delay_s: float
+    fired: bool = False
+    t: float = 0.0
+    hit: list[str] = field(default_factory=list)
+
+
+def plan_kills(durations: dict[str, list[float]], order: list[str], n: int, rng) -> list[Kill]:
+    """n kills spread over the stages: the priority stages present, then random others, taken
+    in the order the undisturbed run started them (so each resumed run still has them to do)."""
+    stages = [s for s in order if s != "all"]
+    chosen = [s for s in PRIORITY_STAGES if s in stages]
+    others = [s for s in stages if s not in chosen]
+    rng.shuffle(others)
+    chosen = (chosen + others)[: max(n, 0)]
+    while len(chosen) < n:  # more kills than stages: the heavy stages again
+        chosen.append(max(stages, key=lambda s: sum(durations.get(s, [0]))))
+    chosen.sort(key=order.index)
+    kills = []
+    for stage in chosen:
+        jobs = durations.get(stage, [1.0])
+        nth = rng.randint(1, min(len(jobs), 3))
+        typical = float(np.median(jobs))
+        kills.append(Kill(stage, nth, rng.uniform(0.05, 0.95) * typical))
+    return kills
+
+
+def make_trigger(kill: Kill, dynamic: set[str] = frozenset(), checkpoints: set[str] = frozenset()):
+    """Trigger for `snakemake()`: fires `delay_s` after the nth start of the stage's jobs (or
+    of any job, when the stage has nothing left to do in this invocation).  A `dynamic` stage
+    (one whose jobs Snakemake plans only after a checkpoint ran, so the job stats printed at
+    the start do not list it) is waited for while one of the `checkpoints` is still to run."""
+
+    def trigger(inv: Invocation, now: float) -> bool:
+        if not inv.job_stats and not inv.starts:
+            return False
+        pending = kill.stage in dynamic and any(inv.job_stats.get(c) for c in checkpoints)
+        stage = kill.stage if inv.job_stats.get(kill.stage) or pending else None
+        starts = [t for t, rule, _ in inv.starts if stage is None or rule == stage]
+        nth = min(kill.nth, inv.job_stats.get(kill.stage) or kill.nth) if stage else 1
+        if len(starts) >= nth and now >= starts[nth - 1] + kill.delay_s:
+            kill.fired, kill.t = True, now
+            return True
+        return False
+
+    return trigger
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparing two runs
+
+
+def result_files(results: Path) -> tuple[list[str], list[str]]:
+    """(files compared by value, other files compared byte for byte), relative to results/."""
+    strict, other = [], []
+    for path in sorted(results.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(results).as_posix()
+        top = rel.split("/", 1)[0]
+        if top in ("logs", "benchmarks") or path.suffix in (".log", ".tsv"):
+            continue
+        if (
+            (rel.startswith("tables/") and path.suffix == ".csv")
+            or path.name in ("labels.csv", "splits.csv", "inputs.npy", "metrics.json",
+                             "predictions.csv")
+        ):
+            strict.append(rel)
+        else:
+            other.append(rel)
+    return strict, other
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[str], list[list[str]]]:
+    """(leading '#' comment lines, header, rows) of a CSV (table files start with a comment)."""
+    with open(path, newline="") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    n = 0
+    while n < len(lines) and lines[n].startswith("#"):
+        n += 1
+    rows = list(csv.reader(lines[n:]))
+    return lines[:n], (rows[0] if rows else []), rows[1:]
+
+
+def compare_csv(a: Path, b: Path) -> str | None:
+    """None when the two CSVs hold the same cells, runtime columns left out; else what differs."""
+    notes_a, head_a, rows_a = _read_csv(a)
+    notes_b, head_b, rows_b = _read_csv(b)
+    if notes_a != notes_b:
+        return "comment lines differ"
+    if head_a != head_b:
+        return f"columns differ: {head_a[:6]} vs {head_b[:6]}"
+    if len(rows_a) != len(rows_b):
+        return f"{len(rows_a)} vs {len(rows_b)} rows"
+    runtime = {i for i, name in enumerate(head_a) if RUNTIME_KEY.search(name)}
+    for r, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=True)):
+        if len(ra) != len(rb):
+            return f"row {r}: {len(ra)} vs {len(rb)} cells"
+        for i, (ca, cb) in enumerate(zip(ra, rb, strict=True)):
+            if i not in runtime and ca != cb:
+                name = head_a[i] if i < len(head_a) else f"#{i}"
+                return f"row {r} column {name!r}: {ca!r} vs {cb!r}"
+    return None
+
+
+def _strip_runtime(obj):
+    if isinstance(obj, dict):
+        return {k: _strip_runtime(v) for k, v in obj.items() if not RUNTIME_KEY.search(str(k))}
+    if isinstance(obj, list):
+        return [_strip_runtime(v) for v in obj]
+    return obj
+
+
+def compare_json(a: Path, b: Path) -> str | None:
+    ja, jb = (_strip_runtime(json.loads(p.read_text())) for p in (a, b))
+    if ja != jb:
+        keys = sorted(k for k in set(ja) | set(jb) if ja.get(k) != jb.get(k)) if isinstance(
+            ja, dict) and isinstance(jb, dict) else []
+        return f"values differ (keys {keys[:6]})"
+    return None
+
+
+def compare_npy(a: Path, b: Path) -> str | None:
+    xa, xb = np.load(a, allow_pickle=False), np.load(b, allow_pickle=False)
+    if xa.shape != xb.shape or xa.dtype != xb.dtype:
+        return f"shape/dtype {xa.shape} {xa.dtype} vs {xb.shape} {xb.dtype}"
+    if not np.array_equal(xa, xb, equal_nan=True):
+        return f"{int(np.sum(xa != xb))} values differ"
+    return None
+
+
+def compare_file(a: Path, b: Path) -> str | None:
+    if a.suffix == ".csv":
+        return compare_csv(a, b)
+    if a.suffix == ".json":
+        return compare_json(a, b)
+    if a.suffix == ".npy":
+        return compare_npy(a, b)
+    return None if a.read_bytes() == b.read_bytes() else "bytes differ"
+
+
+def compare_runs(ref: Path, new: Path) -> dict:
+    """Every strict file of `ref`/results against `new`/results (and the reverse for missing)."""
+    strict_a, other_a = result_files(ref / "results")
+    strict_b, other_b = result_files(new / "results")
+    diffs = {}
+    for rel in sorted(set(strict_a) | set(strict_b)):
+        a, b = ref / "results" / rel, new / "results" / rel
+        if not (a.exists() and b.exists()):
+            diffs[rel] = "missing in " + ("the undisturbed run" if b.exists() else "the other run")
+        elif (why := compare_file(a, b)) is not None:
+            diffs[rel] = why
+    other_diffs = {}
+    for rel in sorted(set(other_a) | set(other_b)):
+        a, b = ref / "results" / rel, new / "results" / rel
+        if not (a.exists() and b.exists()):
+            other_diffs[rel] = "missing on one side"
+        elif a.read_bytes() != b.read_bytes():
+            other_diffs[rel] = "bytes differ"
+    return {
+        "compared": len(set(strict_a) | set(strict_b)),
+        "differences": diffs,
+        "other_files": len(set(other_a) | set(other_b)),
+        "other_byte_differences": other_diffs,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# The experiment
+
+
+def recover(workdir: Path, base: list[str], logs: Path, tag: str, probe: bool, trigger):
+    """Rerun after a kill as a user would; returns the invocations (the last one ran on).
+
+    probe: start from the plain command and add what Snakemake's refusals ask for
+    (`--rerun-incomplete` for IncompleteFilesException, an `--unlock` call for the stale lock);
+    otherwise go straight to `--unlock` + `--rerun-incomplete`."""
+    calls, flags = [], ([] if probe else ["--rerun-incomplete"])
+    if not probe:
+        calls.append(snakemake(workdir, ["--unlock", *base], logs / f"{tag}-unlock.log"))
+    for attempt in range(4):
+        name = "ri" if flags else "plain"
+        calls.append(snakemake(workdir, [*flags, *base], logs / f"{tag}-{name}{attempt}.log",
+                               trigger))
+        last = calls[-1]
+        if last.killed or last.returncode == 0:
+            return calls
+        if INCOMPLETE in last.text and not flags:
+            flags = ["--rerun-incomplete"]
+        elif LOCKED in last.text:
+            calls.append(snakemake(workdir, ["--unlock", *base], logs / f"{tag}-unlock.log"))
+        else:
+            break
+    return calls
+
+
+def undisturbed(workdir: Path, base: list[str], logs: Path, name: str, reuse: bool = False):
+    """The undisturbed run (or, with `reuse`, the one a previous call left in `workdir` for
+    the same command: its timeline is kept in `workdir`/timeline.json)."""
+    saved = workdir / "timeline.json"
+    if reuse and saved.exists() and json.loads(saved.read_text())["args"] == base:
+        data = json.loads(saved.read_text())
+        inv = Invocation(args=base, log=logs / f"{name}.log", returncode=0,
+                         wall_s=data["wall_s"], cpu_s=data["cpu_s"])
+        inv.starts = [tuple(x) for x in data["starts"]]
+        inv.finishes = {int(k): v for k, v in data["finishes"].items()}
+        inv.job_stats, inv.checkpoints = data["job_stats"], set(data["checkpoints"])
+        return inv
+    prepare(workdir)
+    inv = snakemake(workdir, base, logs / f"{name}.log")
+    if inv.returncode != 0:
+        sys.exit(f"the undisturbed run failed (exit {inv.returncode}); log {inv.log}")
+    saved.write_text(json.dumps({"args": base, "wall_s": inv.wall_s, "cpu_s": inv.cpu_s,
+                                 "starts": inv.starts, "finishes": inv.finishes,
+                                 "job_stats": inv.job_stats,
+                                 "checkpoints": sorted(inv.checkpoints)}))
+    return inv
+
+
+def disturbed(workdir: Path, base: list[str], logs: Path, kills: list[Kill], ref: Invocation):
+    """Start the run, kill it as planned, recover after each kill, run it to the end."""
+    dynamic = {rule for _, rule, _ in ref.starts} - set(ref.job_stats)
+
+    def make(kill: Kill):
+        return make_trigger(kill, dynamic, ref.checkpoints)
+
+    prepare(workdir)
+    calls = [snakemake(workdir, base, logs / "kill0-start.log", make(kills[0]))]
+    refusals = {"locked": 0, "incomplete": 0}
+    for i, kill in enumerate(kills):
+        if not calls[-1].killed:
+            break  # the run finished before this kill could fire
+        kill.hit = calls[-1].running_at_kill
+        nxt = make(kills[i + 1]) if i + 1 < len(kills) else None
+        new = recover(workdir, base, logs, f"kill{i + 1}", probe=(i == 0), trigger=nxt)
+        refusals["locked"] += sum(LOCKED in c.text for c in new)
+        refusals["incomplete"] += sum(INCOMPLETE in c.text for c in new)
+        calls.extend(new)
+    last = calls[-1]
+    if last.killed or last.returncode != 0:
+        sys.exit(f"the disturbed run did not finish (exit {last.returncode}); log {last.log}")
+    return {"calls": calls, "refusals": refusals}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configfile", nargs="+", default=None,
+                        help="config files layered over config.yaml (default: config/tiny.yaml, "
+                        "plus benchmarks/faults.yaml with the default targets)")
+    parser.add_argument("--targets", nargs="+", default=None,
+                        help="Snakemake targets (default: the CI subset, Tables 1 and 3; "
+                        "'all' = the whole study)")
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--workdir", default=None, help="default: a new temporary directory")
+    parser.add_argument("--keep", action="store_true", help="keep the working directories")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the undisturbed run a previous call left in --workdir")
+    parser.add_argument("--ci", action="store_true", help="CI mode: at least 5 kills")
+    parser.add_argument("--clean-twice", action="store_true",
+                        help="no kills: two undisturbed runs, compared (determinism)")
+    parser.add_argument("--json", default=None, help="also write the report as JSON here")
+    parser.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"),
+                        help="only compare the results/ of two working directories")
+    parser.add_argument("--live", action="store_true",
+                        help="run the checkout itself, not a frozen copy of it")
+    args = parser.parse_args(argv)
+    if args.ci:
+        args.kills = max(args.kills, 5)
+    if args.compare:
+        result = compare_runs(Path(args.compare[0]), Path(args.compare[1]))
+        print(f"compared files: {result['compared']}; differences: {len(result['differences'])}")
+        for rel, why in result["differences"].items():
+            print(f"  DIFFERENT {rel}: {why}")
+        print(f"other result files: {result['other_files']}, byte differences: "
+              f"{len(result['other_byte_differences'])} {list(result['other_byte_differences'])}")
+        return 1 if result["differences"] else 0
+    targets = args.targets or CI_TARGETS
+    if args.configfile:
+        configfiles = [Path(c).resolve() for c in args.configfile]
+    else:
+        configfiles = CI_CONFIGS if args.targets is None else CI_CONFIGS[:1]
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="edaffect-faults-")).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    logs = root / "logs"
+    logs.mkdir(exist_ok=True)
+    reaper = become_subreaper()
+    global WORKFLOW
+    if not args.live:  # --reuse keeps the frozen copy its undisturbed run was made with
+        frozen = root / "workflow"
+        WORKFLOW = Workflow(frozen) if args.reuse and frozen.exists() else \
+            Workflow.frozen(frozen)
+        configfiles = [WORKFLOW.path(c) for c in configfiles]
+    base = base_args(targets, configfiles, args.cores)
+    print(f"fault run in {root}: targets {' '.join(targets)}, configs "
+          f"{' '.join(map(str, configfiles))}", flush=True)
+
+    start = time.monotonic()
+    ref = undisturbed(root / "undisturbed", base, logs, "undisturbed", args.reuse)
+    durations = stage_durations(ref)
+    order = list(dict.fromkeys(rule for _, rule, _ in ref.starts))
+    print(f"undisturbed: {ref.wall_s:.1f} s wall, {ref.cpu_s:.1f} s CPU, {len(ref.starts)} jobs "
+          f"of {len(order)} rules", flush=True)
+    report: dict = {"targets": targets, "configs": list(map(str, configfiles)), "seed": args.seed,
+                    "cores": args.cores, "subreaper": reaper,
+                    "undisturbed": {"wall_s": ref.wall_s, "cpu_s": ref.cpu_s,
+                                    "jobs": len(ref.starts), "rules": order}}
+    if args.clean_twice:
+        again = undisturbed(root / "undisturbed2", base, logs, "undisturbed2")
+        result = compare_runs(root / "undisturbed", root / "undisturbed2")
+        report["second"] = {"wall_s": again.wall_s, "cpu_s": again.cpu_s}
+        tables = sorted((root / "undisturbed/results/tables").glob("*.csv"))
+        report["tables_byte_identical"] = [
+            t.name for t in tables
+            if (root / "undisturbed2/results/tables" / t.name).exists()
+            and t.read_bytes() == (root / "undisturbed2/results/tables" / t.name).read_bytes()
+        ]
+        report["tables"] = [t.name for t in tables]
+    else:
+        kills = plan_kills(durations, order, args.kills, random.Random(args.seed))
+        print("kill plan: " + "; ".join(f"{k.stage} #{k.nth} + {k.delay_s:.1f} s" for k in kills),
+              flush=True)
+        outcome = disturbed(root / "disturbed", base, logs, kills, ref)
+        calls = outcome["calls"]
+        result = compare_runs(root / "undisturbed", root / "disturbed")
+        cpu = sum(c.cpu_s for c in calls)
+        fired = [k for k in kills if k.fired]
+        report.update({
+            "kills_planned": len(kills),
+            "kills": [{"stage": k.stage, "nth": k.nth, "delay_s": round(k.delay_s, 2),
+                       "fired": k.fired, "t_s": round(k.t, 2), "running": k.hit}
+                      for k in kills],
+            "kills_fired": len(fired),
+            "stages_hit": sorted({s for k in fired for s in k.hit}),
+            "invocations": [{"args": c.args[0] if c.args[0] in ("--unlock", "--rerun-incomplete")
+                             else "plain",
+                             "killed": c.killed, "exit": c.returncode,
+                             "wall_s": round(c.wall_s, 1), "cpu_s": round(c.cpu_s, 1)}
+                            for c in calls],
+            "reruns": len(calls) - 1,
+            "refusals": outcome["refusals"],
+            "disturbed": {"wall_s": sum(c.wall_s for c in calls), "cpu_s": cpu},
+            "extra_cpu_s": cpu - ref.cpu_s,
+            "extra_cpu_pct": 100 * (cpu - ref.cpu_s) / ref.cpu_s if ref.cpu_s else math.nan,
+        })
+    report.update({"compared_files": result["compared"],
+                   "differences": result["differences"],
+                   "other_files": result["other_files"],
+                   "other_byte_differences": result["other_byte_differences"],
+                   "total_wall_s": time.monotonic() - start})
+    print_report(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    if not args.keep and not args.workdir:
+        shutil.rmtree(root, ignore_errors=True)
+    ok = not report["differences"] and (args.clean_twice or report["kills_fired"] >= args.kills)
+    return 0 if ok else 1
+
+
+def print_report(r: dict) -> None:
+    print("\n== fault run report ==")
+    u = r["undisturbed"]
+    print(f"undisturbed run: {u['wall_s']:.1f} s wall, {u['cpu_s']:.1f} s CPU, {u['jobs']} jobs")
+    if "kills" in r:
+        print(f"kills tried: {r['kills_fired']} of {r['kills_planned']} planned")
+        for i, k in enumerate(r["kills"], 1):
+            state = f"at {k['t_s']:.1f} s, running {', '.join(k['running']) or 'no job'}" \
+                if k["fired"] else "not fired (run finished first)"
+            print(f"  kill {i}: aimed at {k['stage']} (job #{k['nth']} + {k['delay_s']} s): "
+                  f"{state}")
+        print(f"stages hit: {', '.join(r['stages_hit'])}")
+        print(f"reruns: {r['reruns']} invocations after the first "
+              f"(refused: {r['refusals']['locked']} locked, "
+              f"{r['refusals']['incomplete']} incomplete)")
+        d = r["disturbed"]
+        print(f"disturbed run: {d['wall_s']:.1f} s wall, {d['cpu_s']:.1f} s CPU; extra CPU "
+              f"{r['extra_cpu_s']:.1f} s ({r['extra_cpu_pct']:.0f}%)")
+    else:
+        print(f"second undisturbed run: {r['second']['wall_s']:.1f} s wall, "
+              f"{r['second']['cpu_s']:.1f} s CPU; tables byte-identical: "
+              f"{len(r['tables_byte_identical'])} of {len(r['tables'])}")
+    print(f"compared files: {r['compared_files']}; differences: {len(r['differences'])}")
+    for rel, why in r["differences"].items():
+        print(f"  DIFFERENT {rel}: {why}")
+    print(f"other result files: {r['other_files']}, byte differences: "
+          f"{len(r['other_byte_differences'])}"
+          + (f" ({', '.join(list(r['other_byte_differences'])[:8])})"
+             if r["other_byte_differences"] else ""))
+    print(f"fault run total: {r['total_wall_s']:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,376 @@
+"""Leakage-inflation study (issue 14 item 10, docs/leakage.md): the same networks and SVM
+baselines under three evaluation protocols, to measure how much the original code's protocol
+inflates accuracy.
+
+- (a) `pairs` + select on test: the original code's protocol, (subject, stimulus) trials
+  shuffled into folds (subjects span train and test), the epoch chosen on the test fold;
+- (b) `subject` + select on validation: ours (subject-independent, validation fold);
+- (c) `song` + select on validation: ours plus song-disjoint folds (PMEmo).
+
+Protocols are config entries (`leakage.protocols`), their folds split variants of
+`edaffect.splits.make_protocol_splits`; "select on test" is refused for any split but `pairs`.
+Each fold writes metrics.json / predictions.csv like the main study's runs (plus `protocol`,
+`split`, `selection`) under results/leakage/runs/{protocol}/{experiment}/{dataset}/.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+log = logging.getLogger(__name__)
+
+SELECTIONS = ("validation", "test")
+RUN_DIR = "results/leakage/runs/{protocol}/{experiment}/{dataset}/{dimension}/fold{fold}"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One evaluation protocol: its fold kind, how the tested model is chosen, its label."""
+
+    name: str
+    split: str
+    selection: str
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        from edaffect.splits import SPLIT_KINDS
+
+        if self.split not in SPLIT_KINDS:
+            raise ValueError(f"leakage protocol {self.name}: split {self.split!r} not in "
+                             f"{SPLIT_KINDS}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"leakage protocol {self.name}: selection {self.selection!r} not in "
+                             f"{SELECTIONS}")
+        if self.selection == "test" and self.split != "pairs":
+            raise ValueError(
+                f"leakage protocol {self.name}: 'select on test' is only allowed for the original "
+                f"code's protocol (split pairs), not for split {self.split!r}"
+            )
+        if self.split == "pairs" and self.selection != "test":
+            raise ValueError(
+                f"leakage protocol {self.name}: split pairs has no validation fold; it exists to "
+                "reproduce the original protocol, which selects on the test fold"
+            )
+
+
+def protocol_from_config(name: str, entry: dict) -> Protocol:
+    return Protocol(name, entry["split"], entry["selection"], entry.get("label", ""))
+
+
+def run_dir(protocol: str, experiment: str, dataset: str, dimension: str, fold: int) -> str:
+    return RUN_DIR.format(protocol=protocol, experiment=experiment, dataset=dataset,
+                          dimension=dimension, fold=fold)
+
+
+def write_protocol_splits(
+    trials_csv: str | Path, splits_csv: str | Path, summary_csv: str | Path, *, split: str,
+    n_folds: int, seed: int,
+) -> pd.DataFrame:
+    """Rule `leakage_splits`: the folds of one split kind (all subjects) -> CSV (splits.csv
+    columns + `split`) and its per-fold summary."""
+    from edaffect.splits import make_protocol_splits
+
+    trials = pd.read_csv(trials_csv, dtype={"trial_id": str, "subject": str, "stimulus": str})
+    splits, summary = make_protocol_splits(
+        trials, split=split, n_folds=n_folds, seed=seed, origin=str(trials_csv)
+    )
+    for path, frame in ((splits_csv, splits), (summary_csv, summary)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(f"{path}.tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(path)
+    log.info("%s split, %d folds: train/val/test/dropped per fold %s", split, n_folds,
+             "; ".join(f"{r.n_train}/{r.n_val}/{r.n_test}/{r.n_dropped}"
+                       for r in summary.itertuples()))
+    return summary
+
+
+def _write_fold(metrics: dict, predictions: pd.DataFrame, metrics_json: str | Path,
+                predictions_csv: str | Path) -> None:
+    Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(f"{predictions_csv}.tmp")
+    predictions.to_csv(tmp, index=False)
+    tmp.replace(predictions_csv)
+    tmp = Path(f"{metrics_json}.tmp")
+    tmp.write_text(json.dumps(metrics, indent=1) + "\n")
+    tmp.replace(metrics_json)
+
+
+def network_fold(
+    experiment: dict, dataset: str, dimension: str, fold: int, protocol: Protocol, *,
+    inputs: dict, training: dict, seed: int, threads: int = 1,
+) -> tuple[dict, pd.DataFrame]:
+    """Train one network fold under `protocol` (selection on validation, or on the test fold
+    for the original protocol) -> (metrics, predictions)."""
+    from edaffect.models import build_model
+    from edaffect.training import TrainingSettings, fold_seed, load_fold_data, train_and_test
+
+    train, val, test, info = load_fold_data(experiment, dimension, fold, **inputs)
+    if protocol.selection == "test":
+        val = test  # the original code's protocol: the tested epoch is chosen on the test fold
+    settings = TrainingSettings.from_config(
+        training, experiment, seed=fold_seed(seed, experiment["name"], dataset, dimension, fold),
+        threads=threads,
+    )
+    spec = {"experiment": experiment, "in_channels": info["in_channels"],
+            "input_length": info["input_length"], "music_dim": info["music_dim"]}
+    result = train_and_test(lambda: build_model(**spec), train, val, test, settings, None)
+    metrics = {"experiment": experiment["name"], "dataset": dataset, "dimension": dimension,
+               "fold": int(fold), "model": experiment["model"], **result.metrics}
+    return metrics, result.predictions
+
+
+def svm_fold(
+    experiment: dict, dataset: str, dimension: str, fold: int, *, inputs: dict, c: float,
+) -> tuple[dict, pd.DataFrame]:
+    """One SVM fold on the protocol's folds (C fixed, so no selection at all)."""
+    from edaffect.baselines import fit_svm_fold, read_inputs_index, read_labels, read_splits
+    from edaffect.features import read_features
+    from edaffect.music import read_music_table
+
+    metrics, predictions, _ = fit_svm_fold(
+        experiment=experiment["name"], dataset=dataset, dimension=dimension, fold=fold,
+        fraction=1.0, kind=experiment["input"], c=c,
+        splits=read_splits(inputs["splits_csv"]), labels=read_labels(inputs["labels_csv"]),
+        eda_features=(read_features(inputs["eda_features_csv"])
+                      if inputs.get("eda_features_csv") else None),
+        music_features=(read_music_table(inputs["music_features_csv"])
+                        if inputs.get("music_features_csv") else None),
+        keep=read_inputs_index(inputs["inputs_index_csv"]),
+    )
+    return metrics, predictions
+
+
+def run_protocol(
+    experiment: dict, dataset: str, protocol: Protocol, *, dimensions: list[str],
+    folds: list[int], inputs: dict, training: dict, seed: int, c: float,
+    metrics_paths: list[str], predictions_paths: list[str], threads: int = 1,
+) -> None:
+    """Rule `leakage_runs`: every (dimension, fold) of one experiment × dataset × protocol;
+    `metrics_paths` / `predictions_paths` are in (dimension, fold) order."""
+    jobs = [(d, f) for d in dimensions for f in folds]
+    if len(jobs) != len(metrics_paths) or len(jobs) != len(predictions_paths):
+        raise ValueError(f"{len(jobs)} (dimension, fold) runs but {len(metrics_paths)} outputs")
+    for (dimension, fold), metrics_json, predictions_csv in zip(
+        jobs, metrics_paths, predictions_paths, strict=True
+    ):
+        if experiment["model"] == "svm":
+            metrics, predictions = svm_fold(experiment, dataset, dimension, fold, inputs=inputs,
+                                            c=c)
+        else:
+            metrics, predictions = network_fold(
+                experiment, dataset, dimension, fold, protocol, inputs=inputs,
+                training=training, seed=seed, threads=threads,
+            )
+        metrics.update({"protocol": protocol.name, "split": protocol.split,
+                        "selection": protocol.selection if experiment["model"] != "svm"
+                        else "none (C fixed)"})
+        _write_fold(metrics, predictions, metrics_json, predictions_csv)
+        log.info("%s %s %s %s fold %d: accuracy %.3f", protocol.name, experiment["name"],
+                 dataset, dimension, fold, metrics["accuracy"])
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def corrected_interval(values: np.ndarray, ratio: float, confidence: float = 0.95):
+    """Mean, corrected variance of the mean ((1/k + n_test/n_train)·s², Nadeau & Bengio) and its
+    `confidence` interval (t, k − 1 df)."""
+    values = np.asarray(values, dtype=float)
+    k = values.size
+    mean = float(values.mean())
+    if k < 2:
+        return mean, float("nan"), float("nan"), float("nan")
+    var_mean = (1.0 / k + ratio) * float(values.var(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, k - 1)) * math.sqrt(var_mean)
+    return mean, var_mean, mean - half, mean + half
+
+
+def difference_interval(a: tuple, b: tuple, k_a: int, k_b: int, confidence: float = 0.95):
+    """(a − b, CI low, CI high, p) of two independent corrected means (Welch-Satterthwaite df):
+    the protocols' folds hold different test trials, so they cannot be paired by fold."""
+    diff = a[0] - b[0]
+    var = a[1] + b[1]
+    if not (math.isfinite(var) and var > 0):
+        return diff, float("nan"), float("nan"), float("nan")
+    df = var**2 / (a[1] ** 2 / (k_a - 1) + b[1] ** 2 / (k_b - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(var)
+    p = float(2 * stats.t.sf(abs(diff) / math.sqrt(var), df))
+    return diff, diff - half, diff + half, p
+
+
+def load_runs(paths: list[str | Path]) -> pd.DataFrame:
+    rows = []
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        missing = [k for k in ("protocol", "experiment", "dataset", "dimension", "fold",
+                               "accuracy", "n_train", "n_test") if k not in record]
+        if missing:
+            raise ValueError(f"{path}: metrics.json lacks {missing}")
+        rows.append({k: record[k] for k in ("protocol", "experiment", "dataset", "dimension",
+                                            "fold", "accuracy", "f1", "n_train", "n_test")})
+    return pd.DataFrame(rows)
+
+
+def leakage_table(runs: pd.DataFrame, protocols: list[Protocol], reference: str = "b",
+                  leaky: str = "a") -> pd.DataFrame:
+    """One row per (dataset, experiment, dimension): each protocol's accuracy (%, mean ± std
+    over folds, corrected 95 % CI) and every other protocol minus `reference` in points."""
+    out = []
+    names = [p.name for p in protocols]
+    for (dataset, experiment, dimension), group in runs.groupby(
+        ["dataset", "experiment", "dimension"], sort=False
+    ):
+        row: dict = {"dataset": dataset, "experiment": experiment, "dimension": dimension}
+        summaries = {}
+        for name in names:
+            sub = group[group["protocol"] == name].sort_values("fold")
+            if sub.empty:
+                continue
+            acc = sub["accuracy"].to_numpy() * 100.0
+            ratio = float(np.mean(sub["n_test"] / sub["n_train"]))
+            mean, var, low, high = corrected_interval(acc, ratio)
+            summaries[name] = ((mean, var), len(acc))
+            row.update({f"{name}_n_folds": len(acc), f"{name}_mean": mean,
+                        f"{name}_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+                        f"{name}_ci_low": low, f"{name}_ci_high": high,
+                        f"{name}_n_test": int(sub["n_test"].sum())})
+        if reference in summaries:
+            for name in names:
+                if name == reference or name not in summaries:
+                    continue
+                (a, k_a), (b, k_b) = summaries[name], summaries[reference]
+                diff, low, high, p = difference_interval(a, b, k_a, k_b)
+                stem = "inflation" if name == leaky else f"{name}_minus_{reference}"
+                row.update({f"{stem}": diff, f"{stem}_ci_low": low, f"{stem}_ci_high": high,
+                            f"{stem}_p": p})
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _cell(row: pd.Series, name: str) -> str:
+    if not np.isfinite(row.get(f"{name}_mean", np.nan)):
+        return "—"
+    return (f"{row[f'{name}_mean']:.1f} ± {row[f'{name}_std']:.1f} "
+            f"[{row[f'{name}_ci_low']:.1f}, {row[f'{name}_ci_high']:.1f}]")
+
+
+def _diff_cell(row: pd.Series, stem: str) -> str:
+    value = row.get(stem, np.nan)
+    if not np.isfinite(value):
+        return "—"
+    p = row[f"{stem}_p"]
+    ptext = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return f"{value:+.1f} [{row[f'{stem}_ci_low']:+.1f}, {row[f'{stem}_ci_high']:+.1f}], {ptext}"
+
+
+def header(protocols: list[Protocol], config_line: str, n_folds: int, epochs: int) -> str:
+    described = "; ".join(f"({p.name}) {p.label or p.split}" for p in protocols)
+    return (
+        f"**Leakage inflation** — accuracy (%) of the same models under each protocol: "
+        f"{described}. {n_folds} folds per protocol, networks trained {epochs} epochs. Cells: mean "
+        "± std over folds [corrected 95 % CI of the mean: t, k − 1 df, variance (1/k + "
+        "n_test/n_train)·s², Nadeau & Bengio]. Inflation = (a) − (b) in points, 95 % CI and p "
+        "from the two corrected variances (Welch df; folds of different protocols hold different "
+        "test trials, so they are not paired). (a) also trains on one more fold than (b) (no "
+        "validation fold), as the original code did; the SVM has no selection step (C fixed), so "
+        "its inflation is the split's alone. On synthetic data the generator plants per-subject "
+        "effects (each subject's tonic level, SCR rate and amplitude, noise and rating offset "
+        "and scale: edaffect.synthetic), so a subject's other trials seen in training make "
+        f"(a) > (b) measurable. {config_line}"
+    )
+
+
+def write_leakage_table(
+    metrics_paths: list[str], protocols: list[Protocol], csv_path: str | Path,
+    md_path: str | Path, figure_png: str | Path, figure_pdf: str | Path, *, config_line: str,
+    n_folds: int, epochs: int,
+) -> pd.DataFrame:
+    """Rule `leakage_table`: results/tables/leakage.{csv,md} and the figure."""
+    runs = load_runs(metrics_paths)
+    protocols = sorted((p for p in protocols if (runs["protocol"] == p.name).any()),
+                       key=lambda p: p.name)
+    table = leakage_table(runs, protocols)
+    text = header(protocols, config_line, n_folds, epochs)
+    if "inflation" in table:
+        positive = int((table["inflation"] > 0).sum())
+        resolved = int((table["inflation_ci_low"] > 0).sum())
+        text += (
+            f" Measured: (a) > (b) in {positive} of {len(table)} rows, with the 95 % CI above 0 "
+            f"in {resolved} (mean inflation {table['inflation'].mean():+.1f} points); few folds "
+            "give wide CIs, more folds or subjects (config leakage.n_folds, paper-scale) narrow "
+            "them."
+        )
+    shown = pd.DataFrame({
+        "Dataset": table["dataset"], "Model": table["experiment"],
+        "Dimension": table["dimension"],
+        **{f"({p.name}) {p.split}, select on {p.selection}": [
+            _cell(r, p.name) for _, r in table.iterrows()] for p in protocols},
+        "Inflation (a) − (b)": [_diff_cell(r, "inflation") for _, r in table.iterrows()],
+    })
+    for p in protocols:
+        stem = f"{p.name}_minus_b"
+        if stem in table:
+            shown[f"({p.name}) − (b)"] = [_diff_cell(r, stem) for _, r in table.iterrows()]
+    for path in (csv_path, md_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(f"{csv_path}.tmp")
+    with open(tmp, "w") as handle:
+        handle.write("# " + text.replace("**", "") + "\n")
+        table.to_csv(handle, index=False)
+    tmp.replace(csv_path)
+    tmp = Path(f"{md_path}.tmp")
+    tmp.write_text(text + "\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n")
+    tmp.replace(md_path)
+    leakage_figure(table, protocols, figure_png, figure_pdf, config_line)
+    return table
+
+
+def leakage_figure(table: pd.DataFrame, protocols: list[Protocol], png: str | Path,
+                   pdf: str | Path, title_line: str) -> None:
+    """Bars: accuracy per protocol with corrected 95 % CIs, one group per (dataset, model),
+    one panel per dimension."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dims = list(dict.fromkeys(table["dimension"]))
+    fig, axes = plt.subplots(1, len(dims), figsize=(5.5 * len(dims), 3.8), squeeze=False,
+                             sharey=True)
+    width = 0.8 / max(1, len(protocols))
+    colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+    for ax, dim in zip(axes[0], dims, strict=True):
+        sub = table[table["dimension"] == dim].reset_index(drop=True)
+        x = np.arange(len(sub))
+        for i, p in enumerate(protocols):
+            if f"{p.name}_mean" not in sub:
+                continue
+            mean = sub[f"{p.name}_mean"].to_numpy(dtype=float)
+            err = np.vstack([mean - sub[f"{p.name}_ci_low"], sub[f"{p.name}_ci_high"] - mean])
+            ax.bar(x + (i - (len(protocols) - 1) / 2) * width, mean, width, yerr=err,
+                   capsize=2, color=colours[i % len(colours)],
+                   label=f"({p.name}) {p.split}, select on {p.selection}")
+        ax.axhline(50, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(x, [f"{d}\n{e}" for d, e in zip(sub["dataset"], sub["experiment"],
+                                                         strict=True)], fontsize=8)
+        ax.set_title(dim.capitalize(), fontsize=10)
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"Leakage inflation: original protocol (a) vs ours (b, c), corrected 95 % CIs\n"
+                 f"{title_line}", fontsize=9)
+    fig.tight_layout()
+    for path in (png, pdf):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=150, bbox_inches="tight")
+    fig.savefig(pdf, bbox_inches="tight")
+    plt.close(fig)

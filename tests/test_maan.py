@@ -1,0 +1,116 @@
+"""MAAN model, protocols and table pieces."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix, precision_score, recall_score
+
+from edaffect.maan_data import segment_roles
+from edaffect.maan_study import maan_metrics, maan_table
+from edaffect.models.maan import MAAN, build_maan
+from edaffect.reporting.paper import load_paper_values
+
+LAYOUT = {"ecg": (1, 24), "eeg": (4, 14, 10), "eda": (1, 64)}
+
+
+def _x(n, modalities):
+    return torch.randn(n, sum(int(np.prod(LAYOUT[m])) for m in modalities))
+
+
+def test_maan_shapes_attention_and_basic():
+    torch.manual_seed(0)
+    model = MAAN(LAYOUT, attention=True, width=6, eda_width=6)
+    x = _x(5, ["ecg", "eeg", "eda"])
+    assert model(x).shape == (5, 2)
+    feats, masks = model.features(x)
+    assert feats.shape == (5, 18) and [m.shape for m in masks] == [(5, 6)] * 3
+    assert all(((m > 0) & (m < 1)).all() for m in masks)
+    basic = MAAN({k: LAYOUT[k] for k in ("ecg", "eeg")}, attention=False, width=6)
+    assert basic.attention is None and basic.features(_x(3, ["ecg", "eeg"]))[1] is None
+    single = build_maan({"modalities": ["eeg"], "attention": True}, LAYOUT)
+    assert single.attention is None and single(_x(2, ["eeg"])).shape == (2, 2)
+    # attention changes the output: its masks multiply the features
+    model.eval()
+    with torch.no_grad():
+        ref = model(x)
+        model.attention.heads[0].bias.fill_(-20.0)  # ECG mask -> ~0
+        assert not torch.allclose(ref, model(x))
+
+
+def test_maan_learns_a_planted_eeg_effect():
+    torch.manual_seed(1)
+    n = 128
+    y = torch.arange(n) % 2
+    x = _x(n, ["ecg", "eeg"])
+    eeg = x[:, 24:].view(n, 4, 14, 10)
+    eeg[:, 2] += 1.5 * (y.float() - 0.5)[:, None, None]  # beta band shifted by class
+    model = build_maan({"modalities": ["ecg", "eeg"], "attention": True}, LAYOUT)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(40):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    model.eval()
+    assert (model(x).argmax(1) == y).float().mean() > 0.9
+
+
+def test_maan_metrics_against_sklearn():
+    rng = np.random.default_rng(0)
+    t, p = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    m = maan_metrics(confusion_matrix(t, p, labels=[0, 1]).tolist())
+    assert m["sensitivity"] == pytest.approx(recall_score(t, p))
+    assert m["specificity"] == pytest.approx(recall_score(t, p, pos_label=0))
+    assert m["ppr"] == pytest.approx(precision_score(t, p))
+    assert m["sen_spe"] == pytest.approx((m["sensitivity"] + m["specificity"]) / 2)
+
+
+def test_protocols_partition_segments():
+    index = pd.DataFrame({
+        "trial_id": [f"P{s}_{t}" for s in range(6) for t in range(4) for _ in range(3)],
+        "subject": [f"P{s}" for s in range(6) for _ in range(12)],
+    })
+    tests = []
+    for fold in range(3):
+        roles = segment_roles(index, "segment", fold, n_folds=3, seed=1)
+        test = set(roles["test"])
+        assert not set(roles["train"]) & test and not set(roles["val"]) & test
+        tests.extend(roles["test"])
+    assert sorted(tests) == list(range(len(index)))
+    subjects = sorted(index["subject"].unique())
+    splits = pd.DataFrame([
+        {"fraction": 1.0, "fold": f, "trial_id": tid, "subject": s, "stimulus": "1",
+         "role": "test" if subjects.index(s) % 3 == f else
+         "val" if subjects.index(s) % 3 == (f + 1) % 3 else "train"}
+        for f in range(3) for tid, s in index[["trial_id", "subject"]].drop_duplicates().values
+    ])
+    for fold in range(3):
+        roles = segment_roles(index, "subject", fold, n_folds=3, seed=1, splits=splits)
+        by_role = {r: set(index["subject"].iloc[v]) for r, v in roles.items()}
+        assert not by_role["train"] & by_role["test"] and not by_role["val"] & by_role["test"]
+    with pytest.raises(ValueError, match="protocol"):
+        segment_roles(index, "trial", 0, n_folds=3, seed=1)
+
+
+def test_table_puts_paper_values_beside_and_tests_against_basic():
+    rows = []
+    rng = np.random.default_rng(3)
+    for exp, base in (("b", 0.6), ("m", 0.8)):
+        for dim in ("arousal", "valence"):
+            for fold in range(5):
+                acc = base + rng.normal(0, 0.02)
+                rows.append({"experiment": exp, "protocol": "segment", "dimension": dim,
+                             "fold": fold, "accuracy": acc, "sensitivity": acc,
+                             "specificity": acc, "sen_spe": acc, "ppr": acc, "n_test": 50,
+                             "n_train": 400})
+    table = maan_table(pd.DataFrame(rows), [
+        {"experiment": "b", "label": "Basic", "paper": "Basic model", "compare_to": "b"},
+        {"experiment": "m", "label": "MAAN", "paper": "Proposed model (MAAN)",
+         "compare_to": "b"},
+    ], load_paper_values())
+    maan_arousal = table[(table["model"] == "MAAN") & (table["dimension"] == "arousal")].iloc[0]
+    assert maan_arousal["paper ACC (%)"] == "91.68"
+    assert maan_arousal["paper PPR (%)"] == "91.50"
+    assert maan_arousal["ACC vs Basic"].startswith("Δ +")
+    assert table.iloc[0]["ACC vs Basic"] == "reference"
