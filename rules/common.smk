@@ -24,6 +24,9 @@ min_version("9.20")
 
 # Every default lives in the schema: validation fills in the keys a config leaves out.
 validate(config, schema="../config/schema.yaml", set_default=True)
+# A profile's `config:` entries (profiles/slurm) reach nested keys as text ("true"): the schema
+# admits that spelling for training.gpu, which becomes a boolean here.
+config["training"]["gpu"] = str(config["training"]["gpu"]).lower() == "true"
 
 DATASETS = list(config["datasets"])
 DIMENSIONS = list(config["dimensions"])

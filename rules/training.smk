@@ -8,6 +8,13 @@
 # Both rules write the same files with the same params, so switching modes reruns nothing.
 # The epoch is chosen on the validation fold, the test fold is scored once; a killed job
 # resumes from results/runs/.../fold{fold}/checkpoint/.  Outputs are requested by the tables.
+# model.pt is temp() unless `training.keep_models` (a runtime choice): Snakemake deletes it once
+# its readers (the Grad-CAM figures) have run, and a missing temp file reruns nothing.
+
+
+def kept_models(paths):
+    """model.pt output(s): temp() unless config training.keep_models."""
+    return paths if config["training"]["keep_models"] else temp(paths)
 
 
 rule train_fold:
@@ -16,7 +23,7 @@ rule train_fold:
     output:
         metrics=f"{RUN_DIR}/metrics.json",
         predictions=f"{RUN_DIR}/predictions.csv",
-        model=f"{RUN_DIR}/model.pt",
+        model=kept_models(f"{RUN_DIR}/model.pt"),
     wildcard_constraints:
         experiment=TRAINED_EXPERIMENT_REGEX,
     params:
@@ -42,7 +49,7 @@ use rule train_fold as train_folds with:
     output:
         metrics=packed_fold_outputs("metrics.json"),
         predictions=packed_fold_outputs("predictions.csv"),
-        model=packed_fold_outputs("model.pt"),
+        model=kept_models(packed_fold_outputs("model.pt")),
     resources:
         mem_mb=fold_mem_mb,
         runtime=packed_runtime,

@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository, the real test material in tests/data and the published values."""
+"""Shared fixtures: the repository, the real test material (tests/data), the published values."""
 
 from __future__ import annotations
 

@@ -78,3 +78,68 @@ def test_no_gpu_means_no_claim(tmp_path, monkeypatch):
         assert "CUDA_VISIBLE_DEVICES" not in os.environ
     monkeypatch.setenv("EDAFFECT_GPUS", "2, 3")
     assert node_devices() == ["2", "3"]
+
+
+PROBE_FAMILY = textwrap.dedent("""
+    import json, os, sys, time
+    from pathlib import Path
+    from edaffect.fold_runner import ModelFamily
+
+    def train(job):
+        seen = {"env": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                "start": time.monotonic()}
+        time.sleep(float(job.experiment["hold"]))
+        seen["end"] = time.monotonic()
+        for run in job.run_dirs:
+            Path(run).mkdir(parents=True, exist_ok=True)
+            (Path(run) / "metrics.json").write_text(json.dumps(seen))
+        return [seen]
+
+    FAMILY = ModelFamily("probe", lambda e, d: {}, train, settings=(), gpu=True)
+""")
+
+RULE_JOB = textwrap.dedent("""
+    import runpy, sys
+    from types import SimpleNamespace as NS
+    root, name, gpu, hold = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    snakemake = NS(
+        input={}, output=NS(metrics=f"{root}/{name}/e/pmemo/valence/fold0/metrics.json"),
+        params=NS(experiment={"name": "e", "model": "probe", "hold": hold}, settings={}, seed=1),
+        wildcards=NS(dataset="pmemo", dimension="valence"), log=[f"{root}/{name}.log"],
+        threads=1, resources=NS(gpu=gpu),
+        config={"training": {"device": "auto", "checkpoint_every": 1, "fold_mode": "per_fold"},
+                "model_families": {"probe": f"{root}/probe_family.py:FAMILY"}})
+    runpy.run_path("workflow_scripts/train_folds.py", init_globals={"snakemake": snakemake})
+""")
+
+
+def _rule_job(tmp_path, name, gpu, hold, env):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.Popen([sys.executable, "-c", RULE_JOB, str(tmp_path), name, str(gpu),
+                             str(hold)], cwd=root, env=env)
+
+
+def test_training_jobs_claim_their_own_gpu_from_the_pool(tmp_path):
+    """workflow_scripts/train_folds.py (rules train_fold / train_folds): jobs that ask for a GPU
+    each hold a different one of the node's (fake) GPUs while they train; a job without a GPU
+    resource, or a node without GPUs, leaves CUDA_VISIBLE_DEVICES alone."""
+    (tmp_path / "probe_family.py").write_text(PROBE_FAMILY)
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(EDAFFECT_GPUS="0,1", EDAFFECT_GPU_LOCK_DIR=str(tmp_path / "locks"))
+    jobs = [_rule_job(tmp_path, f"gpu{i}", 1, 1.5, env) for i in range(2)]
+    jobs.append(_rule_job(tmp_path, "cpu_job", 0, 0, env))
+    assert [j.wait(timeout=120) for j in jobs] == [0, 0, 0]
+
+    def seen(name):
+        return json.loads((tmp_path / name / "e/pmemo/valence/fold0/metrics.json").read_text())
+
+    a, b = seen("gpu0"), seen("gpu1")
+    assert {a["env"], b["env"]} == {"0", "1"}
+    assert a["start"] < b["end"] and b["start"] < a["end"]  # both trained at the same time
+    assert seen("cpu_job")["env"] is None
+    cpu_only = dict(env, EDAFFECT_GPUS="", PATH="/nonexistent")  # no nvidia-smi either
+    job = _rule_job(tmp_path, "cpu_node", 1, 0, cpu_only)
+    assert job.wait(timeout=120) == 0
+    assert seen("cpu_node")["env"] is None

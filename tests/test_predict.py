@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +12,19 @@ import torch
 from scipy.signal import resample_poly
 
 from edaffect.cli import main as cli_main
+from edaffect.fold_runner import BUILTIN_FAMILIES, FoldJob, run_job
 from edaffect.predict import (
+    INFERENCE_FIELDS,
+    INFERENCE_KEY,
+    SIDECAR,
     PredictError,
-    inference_metadata,
     load_model,
     music_normalisation,
     predict,
     write_sidecar,
 )
 from edaffect.preprocessing import run_batch, settings_from_config
-from edaffect.training import load_fold_data, run_fold
-from edaffect.vectorised_training import run_folds_vectorised
+from edaffect.training import load_fold_data
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "real-eda-neurokit" / "bio_eventrelated_100hz.csv"
@@ -35,9 +36,9 @@ PREPROCESSING = {
     "resample_hz": None,
     "cvxeda": {"tau0": 2.0, "tau1": 0.7, "delta_knot": 10.0, "alpha": 0.0008, "gamma": 0.01},
 }
-TRAINING = {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_decay": 0.9, "lr_step_epochs": 15,
-            "momentum": 0.9, "weight_decay": 5e-4, "init_std": 0.1, "device": "cpu",
-            "amp": False, "checkpoint_every": 1}
+TRAINING_PARAMS = {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_decay": 0.9,
+                   "lr_step_epochs": 15, "momentum": 0.9, "weight_decay": 5e-4, "init_std": 0.1,
+                   "amp": False}  # result settings only (a FoldJob adds device, checkpoints)
 EDA_ONLY = {"name": "tiny_rtcag", "model": "rtcan1d", "modules": ["sca_res", "sca", "rnta"],
             "music": False, "input": "eda", "fraction": 1.0, "depth": 1, "channels": [8, 8, 8, 8],
             "datasets": ["pmemo"]}
@@ -52,8 +53,8 @@ def real_eda() -> np.ndarray:
 def study(tmp_path_factory):
     """A tiny study: 6 listeners x 4 songs, each trial a 20-s stretch of the real recording at
     50 Hz (scaled and shifted per trial), preprocessed by the decomposition stage's run_batch,
-    3 subject folds; an EDA-only model trained vectorised (metadata inside model.pt) and a
-    music model trained sequentially (metadata in the inference.json sidecar)."""
+    3 subject folds; through the fold runner an EDA-only model trained vectorised (3 folds,
+    both dimensions) and a music model trained packed (fold 0, valence)."""
     root = tmp_path_factory.mktemp("study")
     rng = np.random.default_rng(0)
     eda50 = resample_poly(real_eda(), 1, 2, padtype="line")
@@ -95,32 +96,29 @@ def study(tmp_path_factory):
     music.to_csv(root / "music_features.csv", index=False)
     inputs = {"splits_csv": root / "splits.csv", "labels_csv": root / "labels.csv",
               "inputs_npy": root / "inputs.npy", "inputs_index_csv": root / "inputs_index.csv"}
-
-    def meta(experiment, dimension):
-        def extra(fold, _info):
-            return {"inference": inference_metadata(
-                experiment, "pmemo", dimension, fold, preprocessing=PREPROCESSING,
-                trials_csv=root / "trials.csv", splits_csv=root / "splits.csv",
-                music_features_csv=root / "music_features.csv")}
-        return extra
+    music_exp = dict(EDA_ONLY, name="tiny_rtcan", music=True)
 
     runs = root / "runs" / EDA_ONLY["name"] / "pmemo"
-    for dimension in ("valence", "arousal"):
-        dirs = [runs / dimension / f"fold{f}" for f in range(3)]
-        run_folds_vectorised(
-            EDA_ONLY, "pmemo", dimension, [0, 1, 2], inputs=inputs, training=TRAINING, seed=1,
-            threads=1, metrics_json=[d / "metrics.json" for d in dirs],
-            predictions_csv=[d / "predictions.csv" for d in dirs],
-            model_pt=[d / "model.pt" for d in dirs], model_extra=meta(EDA_ONLY, dimension))
-    music_exp = dict(EDA_ONLY, name="tiny_rtcan", music=True)
+    trained = {}
+    # Trained through the workflow's fold runner (edaffect.fold_runner.run_job, the built-in
+    # rtcan1d family): the inference metadata comes with model.pt, nothing is written by hand.
+    for experiment, mode, dimensions, folds in ((EDA_ONLY, "vectorised", ("valence", "arousal"),
+                                                 [0, 1, 2]),
+                                                (music_exp, "packed", ("valence",), [0])):
+        job_inputs = {**inputs, "trials_csv": root / "trials.csv"}
+        if experiment["music"]:
+            job_inputs["music_features_csv"] = root / "music_features.csv"
+        for dimension in dimensions:
+            dirs = [root / "runs" / experiment["name"] / "pmemo" / dimension / f"fold{f}"
+                    for f in folds]
+            job = FoldJob(experiment, "pmemo", dimension, folds, dirs,
+                          {k: str(v) for k, v in job_inputs.items()},
+                          {"training": TRAINING_PARAMS, "preprocessing": PREPROCESSING},
+                          seed=1, threads=1, device="cpu", mode=mode)
+            trained[experiment["name"], dimension] = run_job(job, BUILTIN_FAMILIES["rtcan1d"])
     music_dir = root / "runs" / "tiny_rtcan" / "pmemo" / "valence" / "fold0"
-    run_fold(music_exp, "pmemo", "valence", 0,
-             inputs={**inputs, "music_features_csv": root / "music_features.csv"},
-             training=TRAINING, seed=1, threads=1, metrics_json=music_dir / "metrics.json",
-             predictions_csv=music_dir / "predictions.csv", model_pt=music_dir / "model.pt")
-    write_sidecar(music_dir / "model.pt", meta(music_exp, "valence")(0, {})["inference"])
     return {"root": root, "runs": runs, "music_model": music_dir / "model.pt",
-            "music_exp": music_exp, "inputs": inputs, "settings": settings}
+            "music_exp": music_exp, "inputs": inputs, "settings": settings, "trained": trained}
 
 
 def recording(tmp_path, hz: int) -> Path:
@@ -194,7 +192,7 @@ def test_music_model_needs_the_song_and_uses_training_normalisation(study, tmp_p
     with pytest.raises(PredictError, match="--audio"):
         predict(study["music_model"], rec)
     # the stored normalisation is the one the trainer applied to the fold's training rows
-    meta = json.loads((study["music_model"].parent / "inference.json").read_text())
+    meta = torch.load(study["music_model"], weights_only=False)[INFERENCE_KEY]
     train, *_ = load_fold_data(study["music_exp"], "valence", 0, **study["inputs"],
                                music_features_csv=study["root"] / "music_features.csv")
     table = pd.read_csv(study["root"] / "music_features.csv", dtype={"stimulus": str})
@@ -211,6 +209,32 @@ def test_music_model_needs_the_song_and_uses_training_normalisation(study, tmp_p
     p = result.table[["valence_p_low", "valence_p_high"]].to_numpy()
     assert np.isfinite(p).all()
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_runner_models_carry_the_inference_metadata(study, tmp_path):
+    """Every model the fold runner trains (vectorised and packed) holds INFERENCE_FIELDS in
+    model.pt; a model.pt without them (older runs) is read with an inference.json sidecar."""
+    models = sorted((study["root"] / "runs").rglob("model.pt"))
+    assert len(models) == 7  # 3 folds x 2 dimensions vectorised + 1 packed music fold
+    assert study["trained"]["tiny_rtcag", "valence"][0]["fold_mode"] == "vectorised"
+    assert "fold_mode" not in study["trained"]["tiny_rtcan", "valence"][0]  # packed
+    for path in models:
+        meta = torch.load(path, weights_only=False)[INFERENCE_KEY]
+        assert set(meta) == set(INFERENCE_FIELDS)
+        assert meta["fs_hz"] == FS and meta["window_s"] == TRIAL_S
+        assert meta["fold"] == int(path.parent.name[4:])
+        assert meta["dimension"] == path.parent.parent.name
+        assert (meta["music"] is not None) == ("tiny_rtcan" in path.parts)
+        assert load_model(path).meta == meta
+    old = tmp_path / "fold0" / "model.pt"
+    old.parent.mkdir()
+    saved = torch.load(models[0], weights_only=False)
+    meta = saved.pop(INFERENCE_KEY)
+    torch.save(saved, old)
+    with pytest.raises(PredictError, match="no inference metadata"):
+        load_model(old)
+    assert write_sidecar(old, meta) == old.parent / SIDECAR
+    assert load_model(old).meta == meta
 
 
 def test_clear_errors(study, tmp_path):

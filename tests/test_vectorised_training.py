@@ -239,17 +239,16 @@ def test_bfloat16_forward_matches_autocast_of_one_model():
 
 
 def test_fold_runner_vectorised_mode_writes_the_packed_files(tmp_path):
-    """Through edaffect.fold_runner.run_job: fold_mode vectorised with this module's trainer
-    gives the packed mode's chosen epochs, predictions and (to float tolerance) weights."""
-    import dataclasses
-
+    """Through edaffect.fold_runner.run_job with the built-in rtcan1d family (what rule
+    train_folds runs): `fold_mode: vectorised` gives the packed mode's chosen epochs, test
+    metrics and predictions exactly, and its weights to 1e-5 (summation order, see the top)."""
     from edaffect.fold_runner import BUILTIN_FAMILIES, FoldJob, run_job
 
+    family = BUILTIN_FAMILIES["rtcan1d"]
+    assert family.train_vectorised == "edaffect.vectorised_training:train_folds"
     paths = {k: str(v) for k, v in write_stage_files(tmp_path).items()
              if k != "eda_features_csv"}
-    family = dataclasses.replace(BUILTIN_FAMILIES["rtcan1d"],
-                                 train_vectorised="edaffect.vectorised_training:train_folds")
-    training = {k: v for k, v in vars(settings(0, epochs=2)).items()
+    training = {k: v for k, v in vars(settings(0, epochs=3)).items()
                 if k not in ("seed", "threads", "device", "checkpoint_every")}
     out = {}
     for mode in ("packed", "vectorised"):
@@ -258,10 +257,17 @@ def test_fold_runner_vectorised_mode_writes_the_packed_files(tmp_path):
                       {"training": training}, seed=9, threads=1, device="cpu", mode=mode)
         out[mode] = run_job(job, family)
     for p, v in zip(out["packed"], out["vectorised"], strict=True):
-        assert p["chosen_epoch"] == v["chosen_epoch"] and p["accuracy"] == v["accuracy"]
         assert v["fold_mode"] == "vectorised" and "fold_mode" not in p
+        for key in ("chosen_epoch", "accuracy", "f1", "precision", "recall",
+                    "confusion_matrix", "n_test", "seed"):
+            assert p[key] == v[key], key
+        assert p["test_loss"] == pytest.approx(v["test_loss"], abs=1e-5)
     for f in range(3):
         a, b = (torch.load(tmp_path / m / f"fold{f}" / "model.pt", weights_only=False)
                 for m in ("packed", "vectorised"))
         for name, tensor in a["state_dict"].items():
             torch.testing.assert_close(b["state_dict"][name], tensor, atol=1e-5, rtol=1e-5)
+        pa, pb = (pd.read_csv(tmp_path / m / f"fold{f}" / "predictions.csv")
+                  for m in ("packed", "vectorised"))
+        assert (pa["y_pred"] == pb["y_pred"]).all()
+        np.testing.assert_allclose(pa["p_high"], pb["p_high"], atol=1e-5)

@@ -35,6 +35,7 @@ from edaffect.training_paths import (
     MUSIC_DATASET,
     network_fold_inputs,
     ressin_fold_inputs,
+    signal_network_fold_inputs,
     svm_fold_inputs,
 )
 
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 FOLD_MODES = ("per_fold", "packed", "vectorised")
 # Config settings that never change a result: read at run time, never rule params or hashes.
 RUNTIME_KEYS = {
-    "training": ("device", "threads", "gpu", "fold_mode", "pack_folds", "checkpoint_every"),
+    "training": ("device", "threads", "gpu", "fold_mode", "pack_folds", "checkpoint_every",
+                 "keep_models"),
     "decomposition": ("threads",),
 }
 
@@ -91,8 +93,10 @@ class ModelFamily:
 
 
 BUILTIN_FAMILIES: dict[str, ModelFamily] = {
+    # preprocessing: what `edaffect predict` must repeat, stored in every model.pt (a param)
     "rtcan1d": ModelFamily(
-        "rtcan1d", network_fold_inputs, "edaffect.training:train_folds", ("training",),
+        "rtcan1d", signal_network_fold_inputs, "edaffect.training:train_folds",
+        ("training", "preprocessing"),
         train_vectorised="edaffect.vectorised_training:train_folds",
     ),
     "cnn3": ModelFamily(

@@ -118,6 +118,22 @@ def inference_metadata(
     }
 
 
+def job_inference(job, fold: int) -> dict | None:
+    """model.pt's {"inference": ...} entry for one fold of a fold-runner job (`FoldJob`): built
+    from the job's `preprocessing` setting (a rule param of signal networks) and its trials.csv
+    input (`training_paths.INFERENCE_INPUT`); None for models `predict` cannot run (cnn3)."""
+    from edaffect.training_paths import INFERENCE_INPUT
+
+    preprocessing = job.settings.get("preprocessing")
+    trials_csv = job.inputs.get(INFERENCE_INPUT)
+    if job.experiment["model"] != "rtcan1d" or preprocessing is None or trials_csv is None:
+        return None
+    return {INFERENCE_KEY: inference_metadata(
+        job.experiment, job.dataset, job.dimension, fold, preprocessing=preprocessing,
+        trials_csv=trials_csv, splits_csv=job.inputs["splits_csv"],
+        music_features_csv=job.inputs.get("music_features_csv"))}
+
+
 def write_sidecar(model_pt, metadata: dict) -> Path:
     """inference.json beside a model.pt (for models saved without the "inference" entry)."""
     from edaffect import atomic

@@ -15,9 +15,8 @@ Settings (config.yaml `training:`; an experiment may override `epochs`):
   planted effect, and ~640 fold trainings on 2 cores stay CPU-bound at a few seconds each;
   config/paper-scale.yaml runs 100 (about 2,500 SGD steps per PMEmo fold at batch 256).  The tested
   epoch is chosen on validation data, so more epochs cost time but cannot leak.
-- init_std: the paper's N(0, 0.01), read as N(mean, variance), i.e. std 0.1.  With std 0.01 the
-  three stacked small linear layers of the classifier start on a plateau that SGD at lr 0.001
-  needs hundreds of steps to leave (measured), longer than the demo trains.
+- init_std: the paper's "N(0, 0.01)" read as a standard deviation, 0.01 (config.yaml); std 0.1
+  was measured against it (docs/initialisation.md) and was not significantly better.
 - momentum 0.9 and weight decay 5e-4: the usual SGD values for ResNets; the paper names SGD only.
 """
 
@@ -26,7 +25,6 @@ from __future__ import annotations
 import copy
 import ctypes
 import ctypes.util
-import functools
 import hashlib
 import json
 import logging
@@ -46,47 +44,14 @@ from torch import nn
 
 from edaffect import atomic
 from edaffect.evaluation import binary_metrics
+from edaffect.fold_data import FoldData, load_fold_data
 from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.training_paths import loader_inputs
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.pt"
 EVAL_BATCH = 1024
-CHANNEL_INPUTS = {"eda": None, "origin": 0, "phasic": 1, "tonic": 2}
-
-
-@dataclass
-class FoldData:
-    """One role (train, val or test) of one fold: inputs, labels and trial identities."""
-
-    x: np.ndarray  # (n, C, L) float32 signals or (n, F) float32 features
-    y: np.ndarray  # (n,) int64 in {0, 1}
-    trial_id: list[str]
-    subject: list[str]
-    music: np.ndarray | None = None  # (n, M) float32 (already z-scored) or None
-
-    def __post_init__(self) -> None:
-        self.x = np.ascontiguousarray(self.x, dtype=np.float32)
-        self.y = np.asarray(self.y).astype(np.int64).ravel()
-        self.trial_id = [str(t) for t in self.trial_id]
-        self.subject = [str(s) for s in self.subject]
-        n = len(self.y)
-        sizes = {"x": len(self.x), "trial_id": len(self.trial_id), "subject": len(self.subject)}
-        if self.music is not None:
-            self.music = np.ascontiguousarray(self.music, dtype=np.float32)
-            sizes["music"] = len(self.music)
-        wrong = {k: v for k, v in sizes.items() if v != n}
-        if wrong:
-            raise ValueError(f"FoldData: {n} labels but {wrong}")
-        if n and not set(np.unique(self.y).tolist()) <= {0, 1}:
-            raise ValueError(f"FoldData: labels must be 0/1, got {sorted(np.unique(self.y))}")
-        if not np.isfinite(self.x).all():
-            rows = np.where(~np.isfinite(self.x).reshape(n, -1).all(1))[0]
-            bad = [self.trial_id[i] for i in rows]
-            raise ValueError(f"FoldData: non-finite inputs in trials {bad[:5]}")
-
-    def __len__(self) -> int:
-        return len(self.y)
 
 
 @dataclass
@@ -365,156 +330,6 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
     return FoldResult(metrics, predictions, copy.deepcopy(state["best_state"]))
 
 
-# --------------------------------------------------------------------------------------------
-# Loading one fold from the workflow's files
-
-
-def _read_labels(path: str | Path, dimension: str) -> pd.DataFrame:
-    labels = pd.read_csv(path, dtype={"trial_id": str, "subject": str})
-    column = f"{dimension}_label"
-    missing = {"trial_id", "subject", column} - set(labels.columns)
-    if missing:
-        raise ValueError(f"{path}: missing columns {sorted(missing)}")
-    if labels["trial_id"].duplicated().any():
-        dup = labels.loc[labels["trial_id"].duplicated(), "trial_id"].tolist()[:5]
-        raise ValueError(f"{path}: duplicated trial_id {dup}")
-    return labels.set_index("trial_id")
-
-
-def _zscore(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """Standardise with the training rows' mean and std (constant columns -> 0; NaN -> the
-    training mean, i.e. 0)."""
-    mean = np.nanmean(train, axis=0)
-    std = np.nanstd(train, axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-    out = []
-    for block in (train, *others):
-        z = (block - mean) / std
-        out.append(np.where(np.isfinite(z), z, 0.0).astype(np.float32))
-    return out
-
-
-@functools.lru_cache(maxsize=16)
-def _read_table(path: str, mtime_ns: int, key: str) -> pd.DataFrame:
-    """A stage CSV indexed by `key`, read once per process and file version: packed jobs
-    load every fold from the same files (the 6,373-column music table dominates)."""
-    return pd.read_csv(path, dtype={key: str, "subject": str}).set_index(key)
-
-
-def _table(path: str | Path, key: str) -> pd.DataFrame:
-    return _read_table(str(path), Path(path).stat().st_mtime_ns, key)
-
-
-@functools.lru_cache(maxsize=4)
-def _read_splits_once(path: str, mtime_ns: int) -> pd.DataFrame:
-    from edaffect.splits import read_splits
-
-    return read_splits(path)
-
-
-def load_fold_data(
-    experiment: dict,
-    dimension: str,
-    fold: int,
-    *,
-    splits_csv: str | Path,
-    labels_csv: str | Path,
-    inputs_npy: str | Path | None = None,
-    inputs_index_csv: str | Path | None = None,
-    eda_features_csv: str | Path | None = None,
-    music_features_csv: str | Path | None = None,
-) -> tuple[FoldData, FoldData, FoldData, dict]:
-    """Train/val/test FoldData of one fold plus facts for the model (in_channels,
-    input_length, music_dim, skipped trials).  Feature and music columns are z-scored with
-    training-fold statistics only."""
-    from edaffect.splits import load_fold
-
-    splits = _read_splits_once(str(splits_csv), Path(splits_csv).stat().st_mtime_ns)
-    roles = load_fold(splits, experiment["fraction"], fold)
-    stimulus = splits.drop_duplicates("trial_id").set_index("trial_id")["stimulus"].astype(str)
-    labels = _read_labels(labels_csv, dimension)
-    column = f"{dimension}_label"
-
-    source = experiment["input"]
-    if experiment.get("model") == "cnn3" or source == "eda_features":
-        if eda_features_csv is None:
-            raise ValueError(f"experiment {experiment.get('name')}: needs eda_features.csv")
-        table = _table(eda_features_csv, "trial_id")
-        rows = {t: i for i, t in enumerate(table.index)}
-        values = table.to_numpy(dtype=np.float64)
-        origin = str(eda_features_csv)
-    elif source in CHANNEL_INPUTS:
-        if inputs_npy is None or inputs_index_csv is None:
-            raise ValueError(f"experiment {experiment.get('name')}: needs inputs.npy + index")
-        index = pd.read_csv(inputs_index_csv, dtype={"trial_id": str})
-        values = np.load(inputs_npy, mmap_mode="r")
-        if values.ndim != 3 or len(values) != len(index):
-            raise ValueError(
-                f"{inputs_npy}: shape {values.shape} does not match {len(index)} rows of "
-                f"{inputs_index_csv} (expected (n, 3, L))"
-            )
-        rows = dict(zip(index["trial_id"], index["row"].astype(int), strict=True))
-        channel = CHANNEL_INPUTS[source]
-        if channel is not None:
-            values = values[:, channel : channel + 1]
-        origin = str(inputs_npy)
-    else:
-        raise ValueError(f"experiment {experiment.get('name')}: input {source!r} is not for "
-                         f"{experiment.get('model')}")
-
-    parts, skipped = {}, []
-    for role in ("train", "val", "test"):
-        ids = [t for t in roles[role] if t in rows]
-        skipped += [t for t in roles[role] if t not in rows]
-        unlabelled = [t for t in ids if t not in labels.index]
-        if unlabelled:
-            raise ValueError(
-                f"{labels_csv}: no label for fold {fold} {role} trials {unlabelled[:5]}"
-            )
-        y = labels.loc[ids, column]
-        if y.isna().any():
-            empty = y[y.isna()].index[:5].tolist()
-            raise ValueError(f"{labels_csv}: {column} is empty for trials {empty}")
-        x = np.asarray(values[[rows[t] for t in ids]], dtype=np.float64)
-        parts[role] = (ids, x, y.to_numpy().astype(np.int64), labels.loc[ids, "subject"].tolist())
-    if skipped:
-        log.warning("%d fold trials have no row in %s (excluded upstream): %s", len(skipped),
-                    origin, skipped[:10])
-
-    xs = [parts[r][1] for r in ("train", "val", "test")]
-    if xs[0].ndim == 2:  # hand-crafted features: training-fold scaler
-        xs = _zscore(*xs)
-    musics: list[np.ndarray | None] = [None, None, None]
-    if experiment.get("music") and music_features_csv is None:
-        log.info("experiment %s fuses music, but this dataset has none: EDA only (RTCAG)",
-                 experiment.get("name"))
-    if experiment.get("music") and music_features_csv is not None:
-        table = _table(music_features_csv, "stimulus")
-        blocks = []
-        for role in ("train", "val", "test"):
-            songs = stimulus.reindex(parts[role][0])
-            lost = [t for t, s in songs.items() if s not in table.index]
-            if lost:
-                raise ValueError(
-                    f"{music_features_csv}: no features for the songs of trials {lost[:5]} "
-                    f"(stimulus {[songs[t] for t in lost[:5]]})"
-                )
-            blocks.append(table.loc[songs.to_numpy()].to_numpy(dtype=np.float64))
-        musics = _zscore(*blocks)
-    data = [
-        FoldData(x, parts[r][2], parts[r][0], parts[r][3], m)
-        for r, x, m in zip(("train", "val", "test"), xs, musics, strict=True)
-    ]
-    info = {
-        "in_channels": 1 if xs[0].ndim == 2 else int(xs[0].shape[1]),
-        "input_length": int(xs[0].shape[-1]),
-        "music_dim": 0 if musics[0] is None else int(musics[0].shape[1]),
-        "n_skipped_no_input": len(skipped),
-    }
-    return data[0], data[1], data[2], info
-
-
 def run_fold(
     experiment: dict,
     dataset: str,
@@ -528,10 +343,11 @@ def run_fold(
     metrics_json: str | Path,
     predictions_csv: str | Path,
     model_pt: str | Path,
+    model_extra: dict | None = None,
 ) -> dict:
     """One fold of the rtcan1d / cnn3 families: load it, train, choose on validation, test once,
     and write metrics.json, predictions.csv and model.pt (checkpoints live beside them until
-    done)."""
+    done).  `model_extra`: more entries for model.pt (the "inference" metadata of predict)."""
     tune_malloc()
     train, val, test, info = load_fold_data(experiment, dimension, fold, **inputs)
     settings = TrainingSettings.from_config(
@@ -553,7 +369,7 @@ def run_fold(
     }
     for path in (metrics_json, predictions_csv, model_pt):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    atomic.torch_save({"state_dict": result.state_dict, **spec}, model_pt)
+    atomic.torch_save({"state_dict": result.state_dict, **spec, **(model_extra or {})}, model_pt)
     atomic.to_csv(result.predictions, predictions_csv, index=False)
     atomic.write_text(metrics_json, json.dumps(metrics, indent=1) + "\n")
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
@@ -564,14 +380,17 @@ def run_fold(
 
 def train_folds(job) -> list[dict]:
     """Fold-runner trainer of the rtcan1d and cnn3 families (`edaffect.fold_runner.FoldJob`):
-    `run_fold` for each fold of the job, one after the other (stage tables read once)."""
+    `run_fold` for each fold of the job, one after the other (stage tables read once); each
+    model.pt carries what `edaffect predict` needs (`edaffect.predict.job_inference`)."""
+    from edaffect.predict import job_inference
+
     return [
         run_fold(
-            job.experiment, job.dataset, job.dimension, fold, inputs=job.inputs,
+            job.experiment, job.dataset, job.dimension, fold, inputs=loader_inputs(job.inputs),
             training=job.training(), seed=job.seed, threads=job.threads,
             metrics_json=Path(run_dir) / "metrics.json",
             predictions_csv=Path(run_dir) / "predictions.csv",
-            model_pt=Path(run_dir) / "model.pt",
+            model_pt=Path(run_dir) / "model.pt", model_extra=job_inference(job, fold),
         )
         for fold, run_dir in zip(job.folds, job.run_dirs, strict=True)
     ]

@@ -39,6 +39,24 @@ def network_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
     return inputs
 
 
+# What a signal network's model.pt records for `edaffect predict` (edaffect.predict.job_inference)
+# reads the trials' rate and length from trials.csv: an input of those folds, not of load_fold_data.
+INFERENCE_INPUT = "trials_csv"
+
+
+def signal_network_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
+    """rtcan1d folds: `network_fold_inputs` plus trials.csv (INFERENCE_INPUT) for the inference
+    metadata that every trained signal network stores beside its weights."""
+    return {**network_fold_inputs(experiment, dataset),
+            INFERENCE_INPUT: f"results/{dataset}/trials.csv"}
+
+
+def loader_inputs(inputs: dict) -> dict:
+    """A fold job's inputs as `edaffect.fold_data.load_fold_data` takes them (INFERENCE_INPUT
+    left out)."""
+    return {key: value for key, value in inputs.items() if key != INFERENCE_INPUT}
+
+
 SVM_INPUTS = ("eda_features", "music_features", "eda_features+music_features")
 
 

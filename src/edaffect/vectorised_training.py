@@ -39,11 +39,11 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from edaffect import atomic
 from edaffect.evaluation import binary_metrics
+from edaffect.fold_data import FoldData, load_fold_data
 from edaffect.models import build_model, count_parameters, init_normal
 from edaffect.training import (
     CHECKPOINT_NAME,
     EVAL_BATCH,
-    FoldData,
     FoldResult,
     TrainingSettings,
     _evaluate,
@@ -51,10 +51,10 @@ from edaffect.training import (
     _save_atomic,
     _tensors,
     fold_seed,
-    load_fold_data,
     resolve_device,
     tune_malloc,
 )
+from edaffect.training_paths import loader_inputs
 
 log = logging.getLogger(__name__)
 
@@ -501,35 +501,18 @@ def run_folds_vectorised(
     return out
 
 
-def inference_extra(job) -> Callable[[int, dict], dict] | None:
-    """model.pt's "inference" entry for `edaffect predict`, when the job carries what it needs
-    (settings["preprocessing"] and inputs["trials_csv"]); None otherwise (predict then needs an
-    inference.json sidecar)."""
-    preprocessing = job.settings.get("preprocessing")
-    trials_csv = job.inputs.get("trials_csv")
-    if preprocessing is None or trials_csv is None or job.experiment["model"] != "rtcan1d":
-        return None
-    from edaffect.predict import inference_metadata
-
-    def extra(fold: int, _info: dict) -> dict:
-        return {"inference": inference_metadata(
-            job.experiment, job.dataset, job.dimension, fold, preprocessing=preprocessing,
-            trials_csv=trials_csv, splits_csv=job.inputs["splits_csv"],
-            music_features_csv=job.inputs.get("music_features_csv"))}
-
-    return extra
-
-
 def train_folds(job) -> list[dict]:
     """Fold-runner trainer (`ModelFamily.train_vectorised`) of the rtcan1d and cnn3 families:
     every fold of an `edaffect.fold_runner.FoldJob` trained at once; same files as
     `edaffect.training.train_folds`."""
+    from edaffect.predict import job_inference
+
     dirs = [Path(d) for d in job.run_dirs]
-    inputs = {k: v for k, v in job.inputs.items() if k != "trials_csv"}
     return run_folds_vectorised(
-        job.experiment, job.dataset, job.dimension, job.folds, inputs=inputs,
+        job.experiment, job.dataset, job.dimension, job.folds, inputs=loader_inputs(job.inputs),
         training=job.training(), seed=job.seed, threads=job.threads,
         metrics_json=[d / "metrics.json" for d in dirs],
         predictions_csv=[d / "predictions.csv" for d in dirs],
-        model_pt=[d / "model.pt" for d in dirs], model_extra=inference_extra(job),
+        model_pt=[d / "model.pt" for d in dirs],
+        model_extra=lambda fold, _info: job_inference(job, fold) or {},
     )

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run the tiny study (tests/slurm/tiny.yaml) twice -- locally (profiles/local) and through a
-# real single-node SLURM cluster (profiles/slurm) -- then check
-#   1. the scheduler's record: every job COMPLETED, every training job requested a GPU,
+# Run part of the tiny study (config/tiny.yaml) twice -- locally (profiles/local, packed folds)
+# and through a real single-node SLURM cluster with the README's command
+# `snakemake --profile profiles/slurm ...` (the profile with only its three marked lines changed,
+# so per-fold GPU jobs and the cluster settings come from the profile itself) -- then check
+#   1. the scheduler's record: every job COMPLETED, exactly the planned number of one-GPU jobs,
 #   2. the targets (tables) and every per-fold metrics.json / predictions.csv are equal
 #      (CSV numerically, runtime columns such as seconds per epoch excluded).
 # Starts the cluster with tests/slurm/cluster.sh and always tears it down (trap), so later
@@ -9,7 +11,9 @@
 # Needs root and slurm-wlm + munge (`tests/slurm/cluster.sh install`).
 #
 #   tests/slurm/compare_study.sh [TARGET ...]
-#       default targets: results/tables/table1.md results/tables/table3.md
+#       default targets: Table 1, every fold of RTCAN-1D R_f on DEAP (2 dimensions x 3 folds),
+#       of Res-SIN (EDA+music) on PMEmo valence and of the SVM on PMEmo valence:
+#       9 one-GPU training jobs, 3 CPU ones (EXPECT_GPU_JOBS)
 # Environment: STUDY_DIR (work folder, default /tmp/edaffect-slurm-study, emptied first),
 #   STUDY_TIMEOUT (seconds per snakemake run, default 300), PYTHON, SNAKEMAKE.
 # Exit status 0 only if both runs finished and every check passed; on failure the SLURM
@@ -27,11 +31,19 @@ CHECK=$REPO/tests/slurm/study_check.py
 PARTITION=ci              # what cluster.sh creates
 ACCOUNT=edaffect          # no accounting database: any account name is accepted
 GPU_MODEL=fake            # gres gpu:fake:1 of the test node
-GPU_RULES=(train_network train_network_folds ressin_fold ressin_folds)
-if [ "$#" -gt 0 ]; then TARGETS=("$@"); else
-    TARGETS=(results/tables/table1.md results/tables/table3.md)
+GPU_RULES=(train_fold)
+if [ "$#" -gt 0 ]; then TARGETS=("$@"); EXPECT_GPU_JOBS=${EXPECT_GPU_JOBS:?set it for TARGETS}
+else
+    TARGETS=(results/tables/table1.md)
+    for k in 0 1 2; do
+        TARGETS+=(results/runs/r_f/deap/valence/fold$k/metrics.json
+                  results/runs/r_f/deap/arousal/fold$k/metrics.json
+                  results/runs/ressin_mix/pmemo/valence/fold$k/metrics.json
+                  results/runs/svm_eda/pmemo/valence/fold$k/metrics.json)
+    done
+    EXPECT_GPU_JOBS=${EXPECT_GPU_JOBS:-9}
 fi
-CONFIGS=("$REPO/profiles/slurm/cluster.yaml" "$REPO/tests/slurm/tiny.yaml")
+CONFIGS=("$REPO/config/tiny.yaml")
 
 T0=$SECONDS
 stamp() { echo "[compare_study +$((SECONDS - T0)) s] $*"; }
@@ -83,6 +95,8 @@ MEM=$(sinfo -h -N -o '%m' | head -1)
 
 # The profile a cluster user would make: profiles/slurm/config.yaml with the three marked lines
 # changed (partition, account, GPU model); CPU/memory requests capped at the test node's size.
+# Its cluster.yaml comes along; the SLURM run names only the tiny study with --configfile, which
+# replaces the profile's `configfile:`, so per-fold GPU jobs come from its `config:` entry.
 "$PYTHON" "$CHECK" profile "$REPO/profiles/slurm/config.yaml" "$STUDY_DIR/profile" \
     --partition "$PARTITION" --account "$ACCOUNT" --gpu-model "$GPU_MODEL" \
     --cpus "$CPUS" --mem-mb "$((MEM * 8 / 10))"
@@ -124,7 +138,7 @@ grep -E "^(Job stats|job |total|[a-z_0-9]+ +[0-9]+$)" "$STUDY_DIR/slurm.log" | h
 
 stamp "checking the scheduler's record (scontrol show job)"
 "$PYTHON" "$CHECK" gpu-record "$STUDY_DIR/slurm_jobs.txt" \
-    --gpu-rules "${GPU_RULES[@]}" --gpu-model "$GPU_MODEL"
+    --gpu-rules "${GPU_RULES[@]}" --gpu-model "$GPU_MODEL" --expect-gpu-jobs "$EXPECT_GPU_JOBS"
 
 stamp "comparing outputs"
 "$PYTHON" "$CHECK" compare "$STUDY_DIR/local" "$STUDY_DIR/slurm" "${TARGETS[@]}"

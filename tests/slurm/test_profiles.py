@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +26,9 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 def workflow_rule_names() -> set[str]:
     names = set()
     for smk in (REPO / "rules").glob("*.smk"):
-        names |= set(re.findall(r"^\s*(?:rule|checkpoint)\s+(\w+)\s*:", smk.read_text(), re.M))
+        text = smk.read_text()
+        names |= set(re.findall(r"^\s*(?:rule|checkpoint)\s+(\w+)\s*:", text, re.M))
+        names |= set(re.findall(r"^\s*use rule \w+ as (\w+)", text, re.M))
     return names
 
 
@@ -38,10 +41,12 @@ def test_slurm_profile_rules_exist_in_the_workflow():
     profile = yaml.safe_load(SLURM_PROFILE.read_text())
     rules = workflow_rule_names()
     named = set(profile["set-resources"]) | set(profile.get("groups", {}))
-    # Rules that only exist in one layout (pack_folds / one_job_per_fold) must still exist.
     assert named <= rules, f"profile names rules the workflow lacks: {sorted(named - rules)}"
-    assert "train_network" in profile["set-resources"]
-    assert profile["set-resources"]["train_network"]["gpu"] == 1
+    # The rule asks for gpu=1 (GPU families) or 0 (SVM, stimulus): the profile must not force it.
+    assert all("gpu" not in block for block in profile["set-resources"].values())
+    assert profile["set-resources"]["train_fold"]["gpu_model"]
+    assert profile["configfile"] == "cluster.yaml"
+    assert (SLURM_PROFILE.parent / profile["configfile"]).is_file()
 
 
 def test_derive_profile_changes_only_the_marked_values_and_caps_the_node():
@@ -51,65 +56,90 @@ def test_derive_profile_changes_only_the_marked_values_and_caps_the_node():
     derived = study_check.derive_profile(text, values, cpus=2, mem_mb=3000)
     assert derived["default-resources"]["slurm_partition"] == "p"
     assert derived["default-resources"]["slurm_account"] == "a"
-    assert derived["set-resources"]["train_network"]["gpu_model"] == "m"
-    assert derived["set-resources"]["train_network"]["cpus_per_gpu"] <= 2
+    assert derived["set-resources"]["train_fold"]["gpu_model"] == "m"
+    assert derived["set-resources"]["train_fold"]["cpus_per_gpu"] <= 2
     assert all(int(block.get("mem_mb", 0)) <= 3000 for block in derived["set-resources"].values())
     assert derived["executor"] == original["executor"] == "slurm"
     with pytest.raises(ValueError, match="CHANGE"):
         study_check.derive_profile(text.replace("# <-- CHANGE (2/3)", "#"), values)
 
 
-def _dry_run(tmp_path: Path, profile: Path) -> str:
-    workdir = tmp_path / profile.parent.name
+def _dry_run(tmp_path: Path, profile: Path, *args: str, home: Path | None = None) -> str:
+    """`snakemake --profile PROFILE -n ARGS` in a fresh working directory holding config.yaml."""
+    workdir = tmp_path / f"wd{len(list(tmp_path.iterdir()))}"
     workdir.mkdir()
     shutil.copy(REPO / "config.yaml", workdir)
+    env = dict(os.environ, HOME=str(home)) if home else None
     result = subprocess.run(
-        [
-            str(SNAKEMAKE),
-            "-n",
-            "results/tables/table3.md",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--profile",
-            str(profile.parent),
-            "--configfile",
-            str(REPO / "profiles/slurm/cluster.yaml"),
-            str(REPO / "tests/slurm/tiny.yaml"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--profile", str(profile),
+         "-n", *args],
+        cwd=workdir, capture_output=True, text=True, timeout=300, env=env,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 
 
+def planned(out: str, rule: str) -> int:
+    found = re.search(rf"^{rule}\s+(\d+)$", out, re.M)
+    return int(found.group(1)) if found else 0
+
+
+def gpu_jobs(out: str, rule: str) -> int:
+    """Jobs of `rule` in a dry run that request one GPU."""
+    blocks = re.split(r"\n(?=\S*rule \w+:)", out)
+    return sum(bool(re.match(rf"\S*rule {rule}:", b)) and bool(re.search(r"\bgpu=1\b", b))
+               for b in blocks)
+
+
 @pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not installed beside python")
-def test_profiles_parse_and_plan_the_tiny_study(tmp_path):
-    out = _dry_run(tmp_path, SLURM_PROFILE)
-    assert "slurm_partition=compute" in out and "slurm_account=my_account" in out
-    assert re.search(r"train_network\s+6", out), out[-2000:]
-    out = _dry_run(tmp_path, LOCAL_PROFILE)
-    assert re.search(r"train_network\s+6", out), out[-2000:]
+@pytest.mark.skipif(shutil.which("sinfo") is None, reason="the SLURM plugin needs a SLURM client")
+def test_readme_slurm_command_plans_one_gpu_job_per_fold(tmp_path):
+    """`snakemake --profile profiles/slurm all`, exactly as the README says: one job per fold
+    (no packed jobs), the cluster settings of cluster.yaml, and the same plan with the profile
+    linked as a named profile (`--profile slurm`) under a fresh HOME."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    n_folds = config["split"]["n_folds"]
+    out = _dry_run(tmp_path, REPO / "profiles" / "slurm", "all")
+    packed = _dry_run(tmp_path, REPO / "profiles" / "local", "all")
+    assert planned(out, "train_folds") == 0 and planned(packed, "train_fold") == 0
+    # every packed job (one run's folds) becomes n_folds jobs; the Res-SIN and network runs ask
+    # for a GPU each, the SVM / stimulus / constant baselines for none
+    assert planned(out, "train_fold") == n_folds * planned(packed, "train_folds")
+    n_gpu = gpu_jobs(out, "train_fold")
+    assert 0 < n_gpu < planned(out, "train_fold")
+    assert gpu_jobs(packed, "train_folds") == 0  # locally training.gpu is false
+    print(f"README SLURM command: {planned(out, 'train_fold')} train_fold jobs, {n_gpu} with a GPU")
+    home = tmp_path / "home"
+    (home / ".config" / "snakemake").mkdir(parents=True)
+    (home / ".config" / "snakemake" / "slurm").symlink_to(REPO / "profiles" / "slurm")
+    named = _dry_run(tmp_path, Path("slurm"), "all", home=home)
+    assert planned(named, "train_fold") == planned(out, "train_fold")
+    assert gpu_jobs(named, "train_fold") == n_gpu
+
+
+@pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not installed beside python")
+def test_local_profile_packs_the_folds(tmp_path):
+    out = _dry_run(tmp_path, REPO / "profiles" / "local", "results/tables/table3.md",
+                   "--configfile", str(REPO / "config" / "tiny.yaml"))
+    assert planned(out, "train_fold") == 0 and planned(out, "train_folds") > 0
 
 
 SCONTROL = """\
 JobId=1 JobName=x UserId=root(0) JobState=COMPLETED Comment=rule_splits_wildcards_deap NumCPUs=1
-JobId=2 JobName=x UserId=root(0) JobState=COMPLETED Comment=rule_train_network_wildcards_r_f_deap_valence_0 NumCPUs=2 TresPerJob=gres:gpu:fake:1
-JobId=3 JobName=x UserId=root(0) JobState=FAILED Comment=rule_train_network_wildcards_r_f_deap_valence_1 NumCPUs=2
+JobId=2 JobName=x UserId=root(0) JobState=COMPLETED Comment=rule_train_fold_wildcards_r_f_deap_valence_0 NumCPUs=2 TresPerJob=gres:gpu:fake:1
+JobId=3 JobName=x UserId=root(0) JobState=FAILED Comment=rule_train_fold_wildcards_r_f_deap_valence_1 NumCPUs=2
+JobId=4 JobName=x UserId=root(0) JobState=COMPLETED Comment=rule_train_fold_wildcards_svm_eda_pmemo_valence_0 NumCPUs=1 TresPerJob=gres:gpu:fake:0
 """  # noqa: E501
 
 
-def test_gpu_record_flags_missing_gpu_requests_and_failed_jobs():
+def test_gpu_record_counts_gpu_jobs_exactly_and_flags_failed_jobs():
     jobs = study_check.parse_scontrol_jobs(SCONTROL)
-    assert [study_check.job_rule(j) for j in jobs] == ["splits", "train_network", "train_network"]
-    problems = study_check.check_gpu_record(jobs, ["train_network"], "fake")
-    assert len(problems) == 2 and all("job 3" in p for p in problems)
-    assert study_check.check_gpu_record(jobs[:2], ["train_network"], "fake") == []
-    assert study_check.check_gpu_record(jobs[:1], ["train_network"], "fake")  # no GPU job
+    assert [study_check.job_rule(j) for j in jobs] == ["splits"] + ["train_fold"] * 3
+    problems = study_check.check_gpu_record(jobs, ["train_fold"], "fake", expect_gpu_jobs=1)
+    assert len(problems) == 1 and "job 3" in problems[0]
+    assert study_check.check_gpu_record(jobs, ["train_fold"], "fake", 1, allowed_failed=1) == []
+    assert study_check.check_gpu_record(jobs, ["train_fold"], "fake", 2, allowed_failed=1)
+    assert study_check.check_gpu_record(jobs, ["splits"], "fake", 1, allowed_failed=1)
 
 
 def _write_run(root: Path, accuracy: float, seconds: float) -> None:
