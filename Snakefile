@@ -2,6 +2,7 @@
 # Stages: synthetic data (native layouts) -> trial tables -> cvxEDA decomposition -> labels and
 # folds -> per-fold training -> tables and figures.  See README.md and docs/architecture.md.
 
+
 configfile: "config.yaml"
 
 

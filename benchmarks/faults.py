@@ -223,17 +223,21 @@ def snakemake(workdir: Path, args: list[str], log: Path, trigger=None, timeout: 
     )
     reader = LogReader(proc.stdout, inv, t0)
     reader.start()
-    while proc.poll() is None:
-        now = time.monotonic() - t0
-        if trigger is not None and trigger(inv, now):
-            inv.running_at_kill = inv.running()
-            kill_tree(proc)
-            inv.killed = True
-            break
-        if now > timeout:
-            kill_tree(proc)
-            raise TimeoutError(f"snakemake {' '.join(args)} ran over {timeout} s (log {log})")
-        time.sleep(0.02)
+    try:
+        while proc.poll() is None:
+            now = time.monotonic() - t0
+            if trigger is not None and trigger(inv, now):
+                inv.running_at_kill = inv.running()
+                kill_tree(proc)
+                inv.killed = True
+                break
+            if now > timeout:
+                raise TimeoutError(f"snakemake {' '.join(args)} ran over {timeout} s (log {log})")
+            time.sleep(0.02)
+    except BaseException:  # Ctrl-C, SIGTERM, timeout: leave no workflow running behind us
+        kill_tree(proc)
+        proc.wait()
+        raise
     proc.wait()
     reader.join(timeout=30)
     reap_all()
@@ -577,6 +581,7 @@ def main(argv=None) -> int:
     logs = root / "logs"
     logs.mkdir(exist_ok=True)
     reaper = become_subreaper()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the workflow is killed too
     global WORKFLOW
     if not args.live:  # --reuse keeps the frozen copy its undisturbed run was made with
         frozen = root / "workflow"

@@ -1,5 +1,5 @@
 """Time the MAAN part of the default study without Snakemake: synthetic AMIGOS -> trial table ->
-labels, splits -> segments -> every `maan.experiments` entry (2 worker processes, as on 2 cores)
+labels, splits -> segments -> every `model: maan` experiment (2 worker processes, as on 2 cores)
 -> the table and figure. Optionally one fold on CUDA.
 
     taskset -c 0,1 python benchmarks/maan_demo.py WORKDIR [--cuda]
@@ -23,15 +23,16 @@ def _train(args):
     import torch
 
     torch.set_num_threads(1)
+    from edaffect.fold_runner import RUNTIME_KEYS
     from edaffect.maan_study import train_maan_fold
 
     t0, c0 = time.perf_counter(), time.process_time()
     maan, base = cfg["maan"], cfg["training"]
-    training = {**{k: v for k, v in base.items() if k not in ("threads", "gpu", "pack_folds")},
+    training = {**{k: v for k, v in base.items() if k not in RUNTIME_KEYS["training"]},
                 **maan["training"], "device": device}
-    n_folds = cfg["split"]["n_folds"] if exp["protocol"] == "subject" else maan["segment_folds"]
-    inputs = {"segments": work / "segments.npz", "index": work / "segments.csv",
-              "labels": work / "labels.csv", "splits": work / "splits.csv"}
+    n_folds = cfg["split"]["n_folds"]  # both protocols (the fold runner's fold count)
+    inputs = {"segments_npz": work / "segments.npz", "segments_csv": work / "segments.csv",
+              "labels_csv": work / "labels.csv", "splits_csv": work / "splits.csv"}
     experiment = {**exp, "name": name, "model_settings": maan["model"]}
     accs = {}
     for dim in cfg["dimensions"]:
@@ -76,7 +77,8 @@ def main() -> None:
                    excluded_csv=work / "segments_excluded.csv")
     stages["maan_segments"] = (time.perf_counter() - t0, time.process_time() - c0)
     t0 = time.perf_counter()
-    jobs = [(n, e, work, cfg, "cpu") for n, e in cfg["maan"]["experiments"].items()]
+    jobs = [(n, e["options"], work, cfg, "cpu") for n, e in cfg["experiments"].items()
+            if e["model"] == "maan"]
     with Pool(2) as pool:
         results = pool.map(_train, jobs, chunksize=1)
     stages["training (2 processes)"] = (time.perf_counter() - t0,
@@ -89,8 +91,7 @@ def main() -> None:
     out = Path(sys.argv[2]) if len(sys.argv) > 2 and not sys.argv[2].startswith("--") else work
     t0, c0 = time.perf_counter(), time.process_time()
     write_report(
-        metrics=runs, attention=[r.replace("metrics.json", "attention.csv") for r in runs],
-        embedding=[r.replace("metrics.json", "embedding.npy") for r in runs],
+        metrics=runs, predictions=[r.replace("metrics.json", "predictions.csv") for r in runs],
         paper_csv=str(repo / "src/edaffect/reference/paper_tables.csv"),
         rows=cfg["maan"]["table"], figure=cfg["maan"]["figure"], synthetic=True,
         config_note=f"seed {cfg['seed']}; config.yaml maan.*",
@@ -109,7 +110,7 @@ def main() -> None:
 
         if torch.cuda.is_available():
             name = "maan_ecg_eeg_eda"
-            exp = {**cfg["maan"]["experiments"][name]}
+            exp = {**cfg["experiments"][name]["options"]}
             r = _train((name + "_cuda", exp, work, cfg, "cuda"))
             print(f"CUDA {name}: {r[1]:.1f} s wall, accuracy {r[3]}")
 

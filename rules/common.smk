@@ -17,7 +17,7 @@ from edaffect.fold_runner import (
     provenance_config,
     result_settings,
 )
-from edaffect.training_paths import RUN_DIR
+from edaffect.training_paths import RUN_DIR, network_fold_inputs, svm_fold_inputs
 
 min_version("9.20")
 
@@ -329,3 +329,159 @@ def ressin_table2_experiments():
     if unknown:
         raise ValueError(f"config ressin.table2 names unknown experiment(s) {unknown}")
     return list(dict.fromkeys(names))
+
+
+# ---- input functions of rules/continuous.smk ----
+
+CONTINUOUS = config["continuous"]
+CONTINUOUS_DATASET = "pmemo"  # the one dataset with dynamic annotations and listeners' EDA
+CONTINUOUS_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["experiments"])
+REFINED_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["refined_experiment"])
+CONTINUOUS_TABLES = (["continuous_table", "lag_table"] if CONTINUOUS_ON else []) + (
+    ["refined_labels_table"] if REFINED_ON else []
+)
+CONTINUOUS_FIGURES = (["continuous_traces", "lag_curve"] if CONTINUOUS_ON else []) + (
+    ["refined_accuracy"] if REFINED_ON else []
+)
+
+
+def continuous_metrics(wildcards):
+    """metrics.json of every continuous-regression experiment, dimension and fold."""
+    return [
+        f"{run_dir(name, CONTINUOUS_DATASET, dim, fold)}/metrics.json"
+        for name in CONTINUOUS["experiments"]
+        for dim in DIMENSIONS
+        for fold in FOLDS
+    ]
+
+
+def continuous_figure_predictions(wildcards):
+    """Test predictions of the first TCN experiment in the figure's fold, per dimension."""
+    tcn = [n for n in CONTINUOUS["experiments"] if EXPERIMENTS[n]["model"] == "tcn"]
+    if not tcn:
+        raise ValueError("config continuous.experiments has no TCN experiment for the figure")
+    return [
+        f"{run_dir(tcn[0], CONTINUOUS_DATASET, dim, CONTINUOUS['figure_fold'])}/predictions.csv"
+        for dim in DIMENSIONS
+    ]
+
+
+def refined_metrics(wildcards):
+    """metrics.json of the refined-labels experiment, its dimensions and every fold."""
+    name = CONTINUOUS["refined_experiment"]
+    return [
+        f"{run_dir(name, CONTINUOUS_DATASET, dim, fold)}/metrics.json"
+        for dim in CONTINUOUS["refined"]["dimensions"]
+        for fold in FOLDS
+    ]
+
+
+def continuous_truth(wildcards):
+    """The synthetic ground truth (planted lags) when PMEmo is synthetic, else nothing."""
+    from types import SimpleNamespace
+
+    return dataset_source(SimpleNamespace(dataset=CONTINUOUS_DATASET))
+
+
+# ---- input functions of rules/leakage.smk ----
+
+LEAKAGE = config["leakage"]
+LEAKAGE_PROTOCOLS = LEAKAGE["protocols"]
+LEAKAGE_FOLDS = list(range(int(LEAKAGE["n_folds"])))
+LEAKAGE_EXPERIMENTS = list(LEAKAGE["experiments"])
+LEAKAGE_DATASETS = [d for d in LEAKAGE["datasets"] if d in DATASETS]
+LEAKAGE_EXPERIMENT_REGEX = "|".join(re.escape(n) for n in LEAKAGE_EXPERIMENTS) or "(?!)"
+LEAKAGE_PROTOCOL_REGEX = "|".join(re.escape(n) for n in LEAKAGE_PROTOCOLS) or "(?!)"
+LEAKAGE_RUN = "results/leakage/runs/{protocol}/{experiment}/{dataset}"
+
+
+def leakage_combinations():
+    """(protocol, experiment, dataset) of every leakage run the config asks for."""
+    unknown = sorted(set(LEAKAGE_EXPERIMENTS) - set(EXPERIMENTS))
+    if unknown:
+        raise ValueError(f"config leakage.experiments names unknown experiment(s) {unknown}")
+    return [
+        (protocol, experiment, dataset)
+        for protocol, entry in LEAKAGE_PROTOCOLS.items()
+        for experiment in LEAKAGE_EXPERIMENTS
+        for dataset in LEAKAGE_DATASETS
+        if dataset in entry["datasets"]
+    ]
+
+
+def leakage_run_files(name):
+    """One file `name` of every (dimension, fold) of a leakage run, (dimension, fold) order."""
+    return [
+        f"{LEAKAGE_RUN}/{dimension}/fold{fold}/{name}"
+        for dimension in DIMENSIONS
+        for fold in LEAKAGE_FOLDS
+    ]
+
+
+def leakage_all_metrics(wildcards):
+    """Every leakage run's metrics.json (what the table aggregates)."""
+    return [
+        path.format(protocol=p, experiment=e, dataset=d)
+        for p, e, d in leakage_combinations()
+        for path in leakage_run_files("metrics.json")
+    ]
+
+
+def leakage_experiment(wildcards):
+    """The experiment's settings with the leakage table's epoch count."""
+    return {**experiment_config(wildcards.experiment), "epochs": int(LEAKAGE["epochs"])}
+
+
+def leakage_protocol(wildcards):
+    return LEAKAGE_PROTOCOLS[wildcards.protocol]
+
+
+def leakage_run_inputs(wildcards):
+    """The fold inputs of the experiment's model family, with the protocol's folds."""
+    exp = experiment_config(wildcards.experiment)
+    if exp["model"] == "svm":
+        inputs = svm_fold_inputs(exp, wildcards.dataset)
+    elif exp["model"] == "rtcan1d":
+        inputs = network_fold_inputs(exp, wildcards.dataset)
+    else:
+        raise ValueError(
+            f"leakage: experiment {exp['name']} has model {exp['model']!r}; "
+            "the leakage table runs rtcan1d networks and SVM baselines"
+        )
+    split = LEAKAGE_PROTOCOLS[wildcards.protocol]["split"]
+    inputs["splits_csv"] = f"results/{wildcards.dataset}/leakage/splits_{split}.csv"
+    return inputs
+
+
+# ---- input functions of rules/maan.smk ----
+
+from edaffect.reporting.paper import paper_tables_path
+
+MAAN = config["maan"]
+MAAN_DATASET = "amigos"  # the one dataset with ECG and EEG beside EDA
+MAAN_ENABLED = MAAN_DATASET in DATASETS
+MAAN_PAPER_TABLES = str(paper_tables_path())  # published values (a rule input: tables re-render)
+
+
+def maan_report_experiments():
+    """The MAAN experiments the table and the figure read (config experiments, model maan)."""
+    names = [row["experiment"] for row in MAAN["table"]]
+    names += [MAAN["figure"]["experiment"], MAAN["figure"]["basic"]]
+    wrong = sorted({n for n in names if n not in EXPERIMENTS or EXPERIMENTS[n]["model"] != "maan"})
+    if wrong:
+        raise ValueError(
+            f"config maan.table / maan.figure name {wrong}: not experiments of config "
+            "`experiments` with model maan"
+        )
+    return list(dict.fromkeys(names))
+
+
+def maan_table_runs(name):
+    """Run file `name` of every dimension and fold of the table's and figure's experiments
+    (trained by the fold runner, rules/training.smk)."""
+    return [
+        f"{run_dir(exp, MAAN_DATASET, dim, fold)}/{name}"
+        for exp in maan_report_experiments()
+        for dim in DIMENSIONS
+        for fold in FOLDS
+    ]

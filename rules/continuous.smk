@@ -5,55 +5,7 @@
 # of the skin's response, and their tables and figures.  Package code: edaffect.continuous*,
 # edaffect.datasets.pmemo_dynamic, edaffect.models.tcn / .lstm.
 
-CONTINUOUS = config["continuous"]
-CONTINUOUS_DATASET = "pmemo"  # the one dataset with dynamic annotations and listeners' EDA
-CONTINUOUS_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["experiments"])
-REFINED_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["refined_experiment"])
-CONTINUOUS_TABLES = (["continuous_table", "lag_table"] if CONTINUOUS_ON else []) + (
-    ["refined_labels_table"] if REFINED_ON else []
-)
-CONTINUOUS_FIGURES = (["continuous_traces", "lag_curve"] if CONTINUOUS_ON else []) + (
-    ["refined_accuracy"] if REFINED_ON else []
-)
-
-
-def continuous_metrics(wildcards):
-    """metrics.json of every continuous-regression experiment, dimension and fold."""
-    return [
-        f"{run_dir(name, CONTINUOUS_DATASET, dim, fold)}/metrics.json"
-        for name in CONTINUOUS["experiments"]
-        for dim in DIMENSIONS
-        for fold in FOLDS
-    ]
-
-
-def continuous_figure_predictions(wildcards):
-    """Test predictions of the first TCN experiment in the figure's fold, per dimension."""
-    tcn = [n for n in CONTINUOUS["experiments"] if EXPERIMENTS[n]["model"] == "tcn"]
-    if not tcn:
-        raise ValueError("config continuous.experiments has no TCN experiment for the figure")
-    return [
-        f"{run_dir(tcn[0], CONTINUOUS_DATASET, dim, CONTINUOUS['figure_fold'])}/predictions.csv"
-        for dim in DIMENSIONS
-    ]
-
-
-def refined_metrics(wildcards):
-    """metrics.json of the refined-labels experiment, its dimensions and every fold."""
-    name = CONTINUOUS["refined_experiment"]
-    return [
-        f"{run_dir(name, CONTINUOUS_DATASET, dim, fold)}/metrics.json"
-        for dim in CONTINUOUS["refined"]["dimensions"]
-        for fold in FOLDS
-    ]
-
-
-def continuous_truth(wildcards):
-    """The synthetic ground truth (planted lags) when PMEmo is synthetic, else nothing."""
-    from types import SimpleNamespace
-
-    return dataset_source(SimpleNamespace(dataset=CONTINUOUS_DATASET))
-
+# Constants and input functions: rules/common.smk ("input functions of rules/continuous.smk").
 
 ALL_TARGETS.extend(
     expand("results/tables/{table}.{ext}", table=CONTINUOUS_TABLES, ext=["csv", "md"])

@@ -198,3 +198,59 @@ def test_eeg_generator_plants_band_effects_exactly_in_direction():
     assert de_high[6, 1] - de_high[6, 0] > de_low[6, 1] - de_low[6, 0] + 0.3
     # frontal alpha: right minus left rises with valence
     assert (de_high[11, 0] - de_high[2, 0]) > (de_low[11, 0] - de_low[2, 0]) + 0.5
+
+
+def test_fold_runner_trains_maan_folds_packed_or_one_at_a_time_alike(tmp_path):
+    """The `maan` family through a FoldJob: both folds in one job or fold 1 alone give the same
+    files; predictions carry each modality's attention and the fused features."""
+    from edaffect.fold_runner import FoldJob, run_job
+    from edaffect.maan_study import FAMILY, maan_fold_inputs
+
+    native = tmp_path / "data_preprocessed_matlab"
+    for s in range(1, 4):
+        write_mat(native / f"Data_Preprocessed_P{s:02d}.mat", n_long=0)
+    trials, _ = read_dataset("amigos", native)
+    pd.DataFrame({
+        "trial_id": [t.trial_id for t in trials], "subject": [t.subject for t in trials],
+        "valence_label": [t.trial % 2 for t in trials],
+        "arousal_label": [t.trial // 9 % 2 for t in trials],
+    }).to_csv(tmp_path / "labels.csv", index=False)
+    build_segments(native, tmp_path / "labels.csv", SEGMENTS, videos="all",
+                   segments_npz=tmp_path / "seg.npz", index_csv=tmp_path / "seg.csv",
+                   excluded_csv=tmp_path / "ex.csv")
+    experiment = {"name": "m", "model": "maan", "datasets": ["amigos"], "options": {
+        "modalities": ["ecg", "eeg", "eda"], "attention": True, "protocol": "segment"}}
+    assert set(maan_fold_inputs(experiment, "amigos")) == {"segments_npz", "segments_csv",
+                                                          "labels_csv"}
+    inputs = {"segments_npz": str(tmp_path / "seg.npz"),
+              "segments_csv": str(tmp_path / "seg.csv"),
+              "labels_csv": str(tmp_path / "labels.csv")}
+    settings = {
+        "training": {"epochs": 2, "batch_size": 16, "lr": 0.03, "lr_decay": 1.0,
+                     "lr_step_epochs": 100, "momentum": 0.9, "weight_decay": 5e-4,
+                     "init_std": 0.01, "amp": False},
+        "maan.training": {"init_std": None},
+        "maan.model": {"width": 4, "eda_width": 4, "hidden": [8], "attention_hidden": 2,
+                       "attention_form": "residual"},
+        "split.n_folds": 3,
+    }
+
+    def job(folds, out):
+        return FoldJob(experiment=experiment, dataset="amigos", dimension="valence",
+                       folds=folds, run_dirs=[tmp_path / out / f"fold{k}" for k in folds],
+                       inputs=inputs, settings=settings, seed=7, threads=1, device="cpu")
+
+    packed = run_job(job([0, 1], "packed"), FAMILY)
+    alone = run_job(job([1], "alone"), FAMILY)
+    assert packed[1]["accuracy"] == alone[0]["accuracy"]
+    assert packed[1]["n_test"] + packed[1]["n_val"] + packed[1]["n_train"] == 3 * 16 * 2
+    a = pd.read_csv(tmp_path / "packed" / "fold1" / "predictions.csv")
+    b = pd.read_csv(tmp_path / "alone" / "fold1" / "predictions.csv")
+    pd.testing.assert_frame_equal(a, b)
+    attention = a[["attention_ecg", "attention_eeg", "attention_eda"]].to_numpy()
+    assert ((attention > 0) & (attention < 1)).all()
+    assert sum(c.startswith("fused_") for c in a.columns) == 3 * 4
+    tested = set(pd.read_csv(tmp_path / "packed" / "fold0" / "predictions.csv")["trial_id"])
+    assert not tested & set(a["trial_id"])  # segment folds: disjoint test chunks
+    for k in (0, 1):
+        assert (tmp_path / "packed" / f"fold{k}" / "model.pt").is_file()

@@ -162,12 +162,12 @@ def test_music_svm_beats_chance_on_generated_pmemo(tmp_path):
     from edaffect.music import read_static_features
     from edaffect.synthetic import generate
 
-    root = tmp_path / "pmemo"
     generate(
-        "pmemo", root,
+        "pmemo", tmp_path,
         {"n_subjects": 20, "n_songs": 30, "listeners_per_song": 8, "duration_s": [14.0, 16.0]},
         seed=3,
     )
+    root = tmp_path / "PMEmo2019"  # the native folder (ground truth beside it)
     records, _ = pmemo_reader.read(root)
     trials = pd.DataFrame(
         {

@@ -114,3 +114,34 @@ def test_table_puts_paper_values_beside_and_tests_against_basic():
     assert maan_arousal["paper PPR (%)"] == "91.50"
     assert maan_arousal["ACC vs Basic"].startswith("Δ +")
     assert table.iloc[0]["ACC vs Basic"] == "reference"
+
+
+def test_maan_family_is_registered_through_config_and_checks_its_options():
+    from pathlib import Path
+
+    import yaml
+
+    from edaffect import fold_runner
+    from edaffect.maan_study import FAMILY, maan_fold_inputs, maan_options
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    families = fold_runner.model_families(config)
+    assert families["maan"] is FAMILY and FAMILY.gpu
+    names = [n for n, e in config["experiments"].items() if e["model"] == "maan"]
+    assert {row["experiment"] for row in config["maan"]["table"]} <= set(names)
+    for name in names:
+        exp = {**config["experiments"][name], "name": name}
+        assert fold_runner.family_of(exp, families) is FAMILY
+        inputs = maan_fold_inputs(exp, "amigos")
+        assert ("splits_csv" in inputs) == (exp["options"]["protocol"] == "subject")
+    subject = {"name": "x", "model": "maan",
+               "options": {"modalities": ["ecg"], "attention": False, "protocol": "subject"}}
+    with pytest.raises(ValueError, match="AMIGOS"):
+        maan_fold_inputs(subject, "deap")
+    for bad, match in (({"modalities": ["ecg"], "attention": False}, "missing"),
+                       ({**subject["options"], "protocol": "trial"}, "protocol"),
+                       ({**subject["options"], "modalities": ["ecg", "ecg"]}, "distinct"),
+                       ({**subject["options"], "modalities": ["emg"]}, "distinct"),
+                       ({**subject["options"], "attention": "yes"}, "attention")):
+        with pytest.raises(ValueError, match=match):
+            maan_options({**subject, "options": bad})

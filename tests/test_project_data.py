@@ -12,6 +12,8 @@ import yaml
 from edaffect.reporting.paper import load_paper_values, paper_value
 
 DIMENSIONS = ("valence", "arousal")
+# Rows of ours that the paper does not have (printed without a published value).
+OUR_OWN_MODELS = {"stimulus"}
 
 
 def test_published_values_ship_with_the_package(paper_tables):
@@ -36,6 +38,8 @@ def test_every_table_row_finds_exactly_one_published_value(repo_root):
         if not re.fullmatch(r"table\d", table):
             continue
         for row in rows:
+            if config["experiments"][row["experiment"]]["model"] in OUR_OWN_MODELS:
+                continue
             for dim in DIMENSIONS:
                 found = paper_value(values, paper="rtcan-1d", table=table.removeprefix("table"),
                                     dimension=dim, metric="accuracy", key=row["paper"])

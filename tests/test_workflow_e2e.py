@@ -110,6 +110,11 @@ def test_corrupt_trial_is_excluded_not_fatal(tiny_study):
 
 
 def test_rerun_is_a_no_op(tiny_study, repo_root):
+    """Also with the fold models gone: model.pt is temp() by default (training.keep_models),
+    deleted once no target needs it, and a missing temp file reruns nothing."""
+    runs = tiny_study / "results/runs"
+    assert len(list(runs.rglob("metrics.json"))) == 12
+    assert not list(runs.rglob("model.pt"))
     proc = snakemake(tiny_study, repo_root, "--dry-run", *TARGETS)
     assert "Nothing to be done" in proc.stdout + proc.stderr
 

@@ -1,5 +1,5 @@
-"""Rule maan_report: MAAN fold metrics -> results/tables/maan_table.{csv,md,tex} and the figure
-of modality weights per class + PCA view of the fused test features."""
+"""Rule maan_report: MAAN fold metrics and predictions -> results/tables/maan_table.{csv,md,tex}
+and the figure of modality weights per class + PCA view of the fused test features."""
 
 from edaffect.rule_io import rule_context
 
@@ -8,8 +8,8 @@ smk, log = rule_context(globals())  # stderr and logging to the rule's log befor
 from edaffect.maan_study import write_report  # noqa: E402
 
 write_report(
-    metrics=list(smk.input.metrics), attention=list(smk.input.attention),
-    embedding=list(smk.input.embedding), paper_csv=smk.input.paper, rows=list(smk.params.rows),
-    figure=dict(smk.params.figure), synthetic=bool(smk.params.synthetic),
-    config_note=smk.params.config_note, outputs=dict(smk.output),
+    metrics=list(smk.input.metrics), predictions=list(smk.input.predictions),
+    paper_csv=smk.input.paper, rows=list(smk.params.rows), figure=dict(smk.params.figure),
+    synthetic=bool(smk.params.synthetic), config_note=smk.params.config_note,
+    outputs=dict(smk.output),
 )

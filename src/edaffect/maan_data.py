@@ -14,7 +14,8 @@ k-means labels; the paper does not say how it binarised).
 
 Protocols (`load_maan_fold`): `subject` = the study's subject-independent folds (splits.csv,
 fraction 1.0: test subset k, validation subset k+1, train the rest); `segment` = the paper's
-10-fold over segments (seeded permutation of segments, chunk k test, chunk k+1 validation), in
+k-fold over segments (k = split.n_folds, the paper's 10 by default; seeded permutation of the
+segments of the index, chunk k test, chunk k+1 validation), in
 which segments of one subject and one video fall in train and test. Normalisation statistics come
 from the training segments only.
 """
@@ -29,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from edaffect.datasets.amigos import EEG_CHANNELS, FS, physio_trials
+from edaffect.fold_data import FoldData
 from edaffect.physio import EEG_BANDS, de_maps, hrv_series, rr_segments, segment_starts
 from edaffect.splits import load_fold, read_splits
-from edaffect.training import FoldData
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ def segment_roles(
         return {r: np.flatnonzero(index["trial_id"].isin(set(roles[r]))) for r in
                 ("train", "val", "test")}
     if protocol == "segment":
+        if not 0 <= fold < n_folds:
+            raise ValueError(f"segment protocol: fold {fold} outside 0..{n_folds - 1}")
         order = np.random.default_rng([seed, 15, 0]).permutation(len(index))
         chunks = np.array_split(order, n_folds)
         test, val = chunks[fold], chunks[(fold + 1) % n_folds]

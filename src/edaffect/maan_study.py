@@ -1,10 +1,15 @@
-"""MAAN study: per-fold training (the project's loop), the MAAN table and its figure.
+"""MAAN study: the `maan` model family of the fold runner, the MAAN table and its figure.
 
-Training reuses `edaffect.training.train_and_test` (validation-chosen epoch, test scored once,
-resume from results/runs/.../fold{k}/checkpoint/), with the MAAN settings of config `maan.training`
-layered over config `training`. Each fold writes metrics.json, predictions.csv, model.pt (the
-layout of every trained run) plus attention.csv (per test segment: each modality's mean attention
-weight) and embedding.npy (fused features of the test segments, for the 2-D view).
+Family `maan` (config `model_families: {maan: edaffect.maan_study:FAMILY}`): an experiment
+`{model: maan, datasets: [amigos], options: {modalities, attention, protocol}}` is trained by the
+fold runner's rules `train_fold` / `train_folds` like every trained family. Training reuses
+`edaffect.training.train_and_test` (validation-chosen epoch, test scored once, resume from
+results/runs/.../fold{k}/checkpoint/), with config `maan.training` layered over config
+`training`. Each fold writes metrics.json, predictions.csv and model.pt (the layout of every
+trained run); predictions.csv adds per test segment each modality's mean attention weight
+(`attention_{modality}`) and the fused features (`fused_{j}`, for the 2-D view).
+Both protocols have the study's `split.n_folds` folds: `subject` reads splits.csv, `segment`
+draws its folds from the segment index (`edaffect.maan_data.segment_roles`).
 """
 
 from __future__ import annotations
@@ -16,21 +21,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from edaffect.maan_data import load_maan_fold
-from edaffect.models.maan import build_maan
-from edaffect.training import TrainingSettings, fold_seed, train_and_test
+from edaffect.fold_runner import FoldJob, ModelFamily
 
 log = logging.getLogger(__name__)
 
+DATASET = "amigos"  # the one dataset with ECG and EEG beside EDA
 METRICS = {"accuracy": "ACC", "sen_spe": "SEN & SPE", "ppr": "PPR"}
 PROTOCOL_NAMES = {
     "subject": "subject-independent k-fold (split.n_folds; validation fold; no subject in two "
                "roles)",
-    "segment": "the paper's k-fold over segments (maan.segment_folds; segments of one subject "
-               "and video fall in train and test)",
+    "segment": "the paper's k-fold over segments (split.n_folds chunks of a seeded permutation; "
+               "segments of one subject and video fall in train and test)",
 }
+OPTION_KEYS = ("modalities", "attention", "protocol")
 
 
 def maan_metrics(confusion: list[list[int]]) -> dict[str, float]:
@@ -50,21 +54,71 @@ def _atomic(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+def maan_options(experiment: dict) -> dict:
+    """The experiment's MAAN settings (`options`: modalities, attention, protocol), checked."""
+    from edaffect.maan_data import PROTOCOLS
+    from edaffect.models.maan import MODALITIES
+
+    options = experiment.get("options") or {}
+    name = experiment.get("name")
+    missing = [k for k in OPTION_KEYS if k not in options]
+    extra = sorted(set(options) - set(OPTION_KEYS))
+    if missing or extra:
+        raise ValueError(f"experiment {name}: model maan needs options {list(OPTION_KEYS)} "
+                         f"(missing {missing}, unknown {extra})")
+    modalities = list(options["modalities"])
+    if not modalities or set(modalities) - set(MODALITIES) or len(set(modalities)) != len(
+            modalities):
+        raise ValueError(f"experiment {name}: options.modalities {modalities} must be distinct "
+                         f"names of {list(MODALITIES)}")
+    if options["protocol"] not in PROTOCOLS:
+        raise ValueError(f"experiment {name}: options.protocol {options['protocol']!r} is not one "
+                         f"of {list(PROTOCOLS)}")
+    if not isinstance(options["attention"], bool):
+        raise ValueError(f"experiment {name}: options.attention must be true or false")
+    return {"modalities": modalities, "attention": options["attention"],
+            "protocol": options["protocol"]}
+
+
+def maan_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
+    """What a MAAN fold reads: segments, their index, labels and (subject protocol) the folds
+    (DAG time: no torch import)."""
+    if dataset != DATASET:
+        raise ValueError(f"experiment {experiment['name']}: MAAN needs AMIGOS's ECG and EEG "
+                         f"(asked for {dataset})")
+    inputs = {
+        "segments_npz": f"results/{DATASET}/maan/segments.npz",
+        "segments_csv": f"results/{DATASET}/maan/segments.csv",
+        "labels_csv": f"results/{DATASET}/labels.csv",
+    }
+    if maan_options(experiment)["protocol"] == "subject":
+        inputs["splits_csv"] = f"results/{DATASET}/splits.csv"
+    return inputs
+
+
 def train_maan_fold(
     experiment: dict, dimension: str, fold: int, *, inputs: dict, training: dict, seed: int,
     n_folds: int, run_dir: str | Path, threads: int = 1,
 ) -> dict:
-    """Train and test one fold of one MAAN experiment; writes the run files into run_dir."""
+    """Train and test one fold of one MAAN experiment (`experiment`: modalities, attention,
+    protocol, name, model_settings); writes metrics.json, predictions.csv and model.pt."""
+    import torch
+
+    from edaffect.maan_data import load_maan_fold
+    from edaffect.models.maan import build_maan
+    from edaffect.training import TrainingSettings, fold_seed, train_and_test
+
     run_dir = Path(run_dir)
     train, val, test, layout = load_maan_fold(
-        inputs["segments"], inputs["index"], inputs["labels"], inputs.get("splits"),
-        modalities=list(experiment["modalities"]), protocol=experiment["protocol"],
-        dimension=dimension, fold=fold, n_folds=n_folds, seed=seed,
+        inputs["segments_npz"], inputs["segments_csv"], inputs["labels_csv"],
+        inputs.get("splits_csv"), modalities=list(experiment["modalities"]),
+        protocol=experiment["protocol"], dimension=dimension, fold=fold, n_folds=n_folds,
+        seed=seed,
     )
     settings = TrainingSettings.from_config(
         # common random numbers: every MAAN experiment of a (dimension, fold) shuffles the same
         # way, so the paired comparisons against Basic see model differences, not seed noise
-        training, seed=fold_seed(seed, "maan", "amigos", dimension, fold),
+        training, experiment, seed=fold_seed(seed, "maan", DATASET, dimension, fold),
         threads=threads,
     )
 
@@ -73,27 +127,52 @@ def train_maan_fold(
 
     result = train_and_test(factory, train, val, test, settings, run_dir / "checkpoint")
     metrics = {**result.metrics, **maan_metrics(result.metrics["confusion_matrix"]),
-               "experiment": experiment["name"], "protocol": experiment["protocol"],
-               "modalities": list(experiment["modalities"]), "fold": fold,
-               "dimension": dimension}
+               "experiment": experiment["name"], "dataset": DATASET, "model": "maan",
+               "protocol": experiment["protocol"], "modalities": list(experiment["modalities"]),
+               "fold": fold, "dimension": dimension}
     model = factory()
     model.load_state_dict(result.state_dict)
     model.eval()
     with torch.no_grad():
         feats, masks = model.features(torch.from_numpy(test.x))
-    attention = pd.DataFrame({"segment_id": test.trial_id, "y_true": test.y})
+    predictions = result.predictions.copy()
+    if list(predictions["trial_id"]) != list(test.trial_id):
+        raise RuntimeError(f"{run_dir}: predictions are not in test-segment order")
     for m, mask in zip(model.modalities, masks or [], strict=False):
-        attention[f"attention_{m}"] = mask.mean(dim=1).numpy()
+        predictions[f"attention_{m}"] = mask.mean(dim=1).numpy()
+    fused = feats.numpy().astype(np.float32)
+    predictions = pd.concat([predictions, pd.DataFrame(
+        fused, columns=[f"fused_{j}" for j in range(fused.shape[1])])], axis=1)
     _atomic(run_dir / "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=1)))
-    _atomic(run_dir / "predictions.csv", lambda p: result.predictions.to_csv(p, index=False))
-    _atomic(run_dir / "attention.csv", lambda p: attention.to_csv(p, index=False))
-    _atomic(run_dir / "embedding.npy",
-            lambda p: np.save(open(p, "wb"), feats.numpy().astype(np.float32)))
+    _atomic(run_dir / "predictions.csv", lambda p: predictions.to_csv(p, index=False))
     _atomic(run_dir / "model.pt", lambda p: torch.save(
         {"state_dict": result.state_dict, "layout": layout, "experiment": experiment}, p))
     log.info("%s %s fold %d: test accuracy %.3f (epoch %d)", experiment["name"], dimension,
              fold, metrics["accuracy"], metrics["chosen_epoch"])
     return metrics
+
+
+def train_folds(job: FoldJob) -> list[dict]:
+    """Fold-runner trainer of family `maan`: every fold of the job, one after the other."""
+    experiment = {**maan_options(job.experiment), "name": job.experiment["name"],
+                  "model_settings": job.settings["maan.model"]}
+    if "epochs" in job.experiment:
+        experiment["epochs"] = job.experiment["epochs"]
+    training = {**job.training(), **job.settings["maan.training"]}
+    return [
+        train_maan_fold(experiment, job.dimension, fold, inputs=job.inputs, training=training,
+                        seed=job.seed, n_folds=int(job.settings["split.n_folds"]),
+                        run_dir=run_dir, threads=job.threads)
+        for fold, run_dir in zip(job.folds, job.run_dirs, strict=True)
+    ]
+
+
+# split.n_folds: the segment protocol's fold count (the subject protocol's is splits.csv's)
+FAMILY = ModelFamily(
+    "maan", maan_fold_inputs, "edaffect.maan_study:train_folds",
+    ("training", "maan.training", "maan.model", "split.n_folds"), gpu=True,
+    mem_mb=3000, runtime_min=60,
+)
 
 
 # ---- the table -----------------------------------------------------------------------------
@@ -170,7 +249,8 @@ def write_latex(frame: pd.DataFrame, path: str | Path, caption: str) -> None:
 
 
 def attention_by_class(paths: list[str]) -> pd.DataFrame:
-    """Mean attention weight per modality and true class over the given folds' test segments."""
+    """Mean attention weight per modality and true class over the given folds' test segments
+    (the `attention_*` columns of their predictions.csv)."""
     frame = pd.concat([pd.read_csv(p) for p in paths])
     cols = [c for c in frame.columns if c.startswith("attention_")]
     return frame.groupby("y_true")[cols].mean()
@@ -217,9 +297,18 @@ def _run_file(paths: list[str], experiment: str, dimension: str, fold: int | Non
     return hits
 
 
+def fused_features(predictions_csv: str) -> tuple[np.ndarray, np.ndarray]:
+    """(fused test features as written, float32; true classes) of one fold's predictions.csv."""
+    frame = pd.read_csv(predictions_csv)
+    cols = [c for c in frame.columns if c.startswith("fused_")]
+    if not cols:
+        raise ValueError(f"{predictions_csv}: no fused_* columns (not a MAAN run?)")
+    return frame[cols].to_numpy(np.float32), frame["y_true"].to_numpy()
+
+
 def write_report(
-    *, metrics: list[str], attention: list[str], embedding: list[str], paper_csv: str,
-    rows: list[dict], figure: dict, synthetic: bool, config_note: str, outputs: dict,
+    *, metrics: list[str], predictions: list[str], paper_csv: str, rows: list[dict],
+    figure: dict, synthetic: bool, config_note: str, outputs: dict,
 ) -> pd.DataFrame:
     """Rule maan_report: the table (csv, md with its header, tex) and the figure."""
     from edaffect.reporting.paper import load_paper_values
@@ -232,13 +321,13 @@ def write_report(
         header + "\n\n" + table.to_markdown(index=False) + "\n"))
     _atomic(Path(outputs["tex"]), lambda p: write_latex(table, p, header.splitlines()[0]))
     dims = sorted(folds["dimension"].unique())
-    weights = {d: attention_by_class(_run_file(attention, figure["experiment"], d)) for d in dims}
+    weights = {d: attention_by_class(_run_file(predictions, figure["experiment"], d))
+               for d in dims}
     views = {}
     for label, name in (("Basic", figure["basic"]), ("MAAN", figure["experiment"])):
         dim, fold = figure["dimension"], int(figure["fold"])
-        feats = np.load(_run_file(embedding, name, dim, fold)[0])
-        y = pd.read_csv(_run_file(attention, name, dim, fold)[0])["y_true"].to_numpy()
-        views[f"{label} ({dim}, fold {fold})"] = (feats, y)
+        views[f"{label} ({dim}, fold {fold})"] = fused_features(
+            _run_file(predictions, name, dim, fold)[0])
     plot_figure(weights, views, outputs["png"], outputs["pdf"])
     log.info("MAAN table: %d rows from %d fold runs", len(table), len(folds))
     return table
