@@ -460,7 +460,9 @@ from edaffect.reporting.paper import paper_tables_path
 MAAN = config["maan"]
 MAAN_DATASET = "amigos"  # the one dataset with ECG and EEG beside EDA
 MAAN_ENABLED = MAAN_DATASET in DATASETS
-MAAN_PAPER_TABLES = str(paper_tables_path())  # published values (a rule input: tables re-render)
+MAAN_PAPER_TABLES = str(
+    paper_tables_path()
+)  # published values, an input of the table rules (they re-render)
 
 
 def maan_report_experiments():
@@ -485,3 +487,11 @@ def maan_table_runs(name):
         for dim in DIMENSIONS
         for fold in FOLDS
     ]
+
+
+# ---- output functions of rules/training.smk ----
+
+
+def kept_models(paths):
+    """model.pt output(s): temp() unless config training.keep_models."""
+    return paths if config["training"]["keep_models"] else temp(paths)

@@ -12,11 +12,6 @@
 # its readers (the Grad-CAM figures) have run, and a missing temp file reruns nothing.
 
 
-def kept_models(paths):
-    """model.pt output(s): temp() unless config training.keep_models."""
-    return paths if config["training"]["keep_models"] else temp(paths)
-
-
 rule train_fold:
     input:
         unpack(fold_inputs),

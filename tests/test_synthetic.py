@@ -17,8 +17,11 @@ from edaffect.datasets import read_dataset
 from edaffect.datasets.pmemo import read_static_features, read_static_means
 from edaffect.synthetic import generate
 from edaffect.synthetic.eda import (
+    AROUSAL_ON_TONIC,
     TAU0,
     TAU1,
+    TONIC_TAU_S,
+    SubjectPhysiology,
     bateman_kernel,
     draw_latents,
     draw_subject,
@@ -296,8 +299,8 @@ def test_pmemo_dynamic_annotations_native_format_and_truth(pmemo_small):
 
 
 def test_scr_rate_follows_a_lagged_arousal_trajectory():
-    """With `dynamics`, SCR onsets concentrate where the (lagged) arousal trajectory is high, and
-    the tonic level moves with it."""
+    """With `dynamics`, SCR onsets concentrate where the (lagged) arousal trajectory is high,
+    without low-pass (the tonic's slow response: the next test)."""
     rng = np.random.default_rng(11)
     subject = draw_subject(rng)
     fs, n = 20.0, 2400
@@ -313,6 +316,47 @@ def test_scr_rate_follows_a_lagged_arousal_trajectory():
     assert 2.2 < late / early < 4.0  # planted: exp(2 * AROUSAL_ON_RATE) = 3.0
     flat = simulate_eda(rng, subject, n_samples=n, fs=fs, arousal=0.0, valence=0.0)
     assert np.all((flat.onsets_s >= 0) & (flat.onsets_s < n / fs))
+
+
+def test_tonic_level_follows_arousal_through_a_slow_first_order_low_pass():
+    """The tonic level's dynamic arousal modulation is low-passed (time constant TONIC_TAU_S
+    >= 10 s): a step in arousal moves log(tonic) along the analytic first-order step response
+    1 - exp(-t / tau), and a sinusoid comes out with gain 1 / sqrt(1 + (w tau)^2) and phase lag
+    atan(w tau). Same seed with and without dynamics: the traces differ by the tonic only."""
+    assert TONIC_TAU_S >= 10.0
+    fs, n = 20.0, 3600
+    t = np.arange(n) / fs
+    quiet = SubjectPhysiology(tonic_us=4.0, scr_rate_per_min=1e-12, scr_amplitude_us=0.3,
+                              noise_psd=0.0)
+
+    def log_tonic_modulation(da):
+        with_dyn, without = (
+            simulate_eda(np.random.default_rng(5), quiet, n_samples=n, fs=fs, arousal=0.0,
+                         valence=0.0, dynamics=(np.zeros(n), x))
+            for x in (da, np.zeros(n))
+        )
+        assert with_dyn.n_scr == without.n_scr == 0
+        # tonic(t) = 4 µS * exp(AROUSAL_ON_TONIC * y(t)); drift is added to it, same draws
+        excess = with_dyn.signal - without.signal
+        return np.log1p(excess / quiet.tonic_us) / AROUSAL_ON_TONIC, with_dyn
+
+    t0 = 30.0
+    step = (t >= t0).astype(float)
+    y, sim = log_tonic_modulation(step)
+    # Analytic response to a step held from sample k on: 1 - exp(-(t - t0 + 1/fs) / tau).
+    expected = np.where(t >= t0, 1.0 - np.exp(-(t - t0 + 1.0 / fs) / TONIC_TAU_S), 0.0)
+    np.testing.assert_allclose(y, expected, atol=1e-6)
+    assert sim.tonic_level_us == pytest.approx(
+        4.0 * np.mean(np.exp(AROUSAL_ON_TONIC * expected)), rel=1e-9)
+
+    f = 0.05  # Hz, inside the trajectories' 0.02-0.12 Hz
+    y, _ = log_tonic_modulation(np.sin(2 * np.pi * f * t))
+    settled = t > 6 * TONIC_TAU_S
+    design = np.column_stack([np.sin(2 * np.pi * f * t), np.cos(2 * np.pi * f * t)])[settled]
+    (b_sin, b_cos), *_ = np.linalg.lstsq(design, y[settled], rcond=None)
+    w_tau = 2 * np.pi * f * TONIC_TAU_S
+    assert np.hypot(b_sin, b_cos) == pytest.approx(1 / np.sqrt(1 + w_tau**2), rel=0.01)
+    assert -np.arctan2(b_cos, b_sin) == pytest.approx(np.arctan(w_tau), abs=0.02)
 
 
 def test_synthetic_eda_statistics_match_real_recordings(data_dir):

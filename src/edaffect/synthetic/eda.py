@@ -5,6 +5,12 @@ level; latent valence has a weak effect on the SCR rate only. Subjects differ in
 baselines, so a subject-independent model must learn the within-trial dynamics. With `dynamics`
 (PMEmo) the SCR rate and tonic level follow a per-sample arousal/valence trajectory (already
 delayed by the listener's response lag), so SCR onsets form an inhomogeneous Poisson process.
+The SCR rate follows the trajectory at once; the tonic level (skin conductance level) responds
+slowly: its dynamic arousal modulation passes a first-order low-pass with time constant
+TONIC_TAU_S = 15 s (`slow_response`), so it keeps the slow part of the arousal (gain 0.47 and
+8.6 s extra delay at 0.02 Hz; 0.09 and 2.0 s at 0.12 Hz) and, like a real SCL, does not track
+the fast changes. Without it the tonic changed faster than cvxEDA's tonic spline can follow and
+leaked into the driver ahead of the arousal (docs/continuous.md, lag of the skin's response).
 
 Calibrated against the real recordings in tests/data (docs/datasets.md, "Synthetic EDA vs real
 recordings"): baseline SCR rate ~4.5/min (real: 3.6/min NeuroKit2 recording, 7.6/min median over
@@ -34,6 +40,9 @@ AROUSAL_ON_RATE = 0.55
 AROUSAL_ON_AMPLITUDE = 0.35
 AROUSAL_ON_TONIC = 0.12
 VALENCE_ON_RATE = 0.12
+# The tonic level (SCL) responds slowly: its dynamic arousal modulation passes a first-order
+# low-pass of this time constant (s); the SCR rate follows the arousal without it.
+TONIC_TAU_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,20 @@ def bateman_kernel(fs: float, tau0: float = TAU0, tau1: float = TAU1) -> np.ndar
     return kernel / kernel.max()
 
 
+def slow_response(x: np.ndarray, fs: float, tau_s: float) -> np.ndarray:
+    """First-order low-pass dy/dt = (x - y) / tau_s of a sampled signal, exact for x held over
+    each sample (y[n] = a y[n-1] + (1 - a) x[n], a = exp(-1 / (tau_s fs))), starting at rest
+    at x[0] (the skin in equilibrium with the arousal at the recording's start)."""
+    from scipy.signal import lfilter
+
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return x.copy()
+    a = float(np.exp(-1.0 / (tau_s * fs)))
+    y, _ = lfilter([1.0 - a], [1.0, -a], x, zi=[a * x[0]])
+    return y
+
+
 def simulate_eda(
     rng: np.random.Generator,
     subject: SubjectPhysiology,
@@ -108,7 +131,7 @@ def simulate_eda(
         if dv.shape != (n_samples,) or da.shape != (n_samples,):
             raise ValueError(f"dynamics must be two arrays of {n_samples} samples")
         rate_t = rate * np.exp(AROUSAL_ON_RATE * da + VALENCE_ON_RATE * dv)
-        tonic_t = tonic * np.exp(AROUSAL_ON_TONIC * da)
+        tonic_t = tonic * np.exp(AROUSAL_ON_TONIC * slow_response(da, fs, TONIC_TAU_S))
 
     t = np.arange(n_samples) / fs
     # Tonic: level, slow linear drift and two slow random oscillations (periods 20-120 s).

@@ -19,10 +19,12 @@ Planted dynamics (issue 16): every song has a continuous V/A trajectory on the c
 latent(t) = static latent + offset + sum_k amplitude_k sin(2 pi f_k t + phase_k) (3 components,
 0.02-0.12 Hz, SD `dynamic_sd`, offset making its mean over [0, chorus length] exactly the static
 latent); the annotated mean trace is `to_scale(latent(t), 0, 1)`. Each listener has a response
-lag (uniform 1-3 s): the SCR rate and tonic level of their recording at time t follow the song's
-trajectory at t - lag. The parameters are written to `dynamic_truth.csv` beside ground_truth.csv
-(outside the native folder) and the lag to ground_truth.csv (`response_lag_s`; the chorus
-length is `stimulus_duration_s`).
+lag (uniform 1-3 s): the SCR rate of their recording at time t follows the song's trajectory at
+t - lag; the tonic level follows the same lagged trajectory through a first-order low-pass of
+time constant `eda.TONIC_TAU_S` (15 s: skin conductance level responds slowly), so it trails
+the arousal by the lag plus the filter's delay (2-9 s at 0.12-0.02 Hz). The parameters are
+written to `dynamic_truth.csv` beside ground_truth.csv (outside the native folder) and the lag
+to ground_truth.csv (`response_lag_s`; the chorus length is `stimulus_duration_s`).
 """
 
 from __future__ import annotations
