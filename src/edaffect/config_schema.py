@@ -48,6 +48,16 @@ def schema_defaults(*keys: str, path: str | Path = SCHEMA_PATH) -> dict:
     return _defaults(node, schema)
 
 
+def _sorted(value):
+    """`value` with every mapping's keys sorted: the README must not depend on whether another
+    import (e.g. oyaml, which Snakemake's dependencies bring) changed how PyYAML orders keys."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
 def _rows(node: dict, schema: dict, prefix: str, out: list[tuple[str, str, str, str]]) -> None:
     node = _resolve(node, schema)
     for key, sub in node.get("properties", {}).items():
@@ -62,9 +72,9 @@ def _rows(node: dict, schema: dict, prefix: str, out: list[tuple[str, str, str, 
         kind = " or ".join(kind) if isinstance(kind, list) else kind
         if "enum" in sub:
             kind = " / ".join(str(v) for v in sub["enum"])
-        default = yaml.safe_dump(sub["default"], default_flow_style=True).strip().removesuffix(
-            "..."
-        ).strip() if "default" in sub else ("required" if key in node.get("required", []) else "")
+        default = yaml.safe_dump(_sorted(sub["default"]), default_flow_style=True).strip(
+        ).removesuffix("...").strip() if "default" in sub else (
+            "required" if key in node.get("required", []) else "")
         out.append((name, kind or "object", default, sub.get("description", "")))
         if "properties" in sub:
             _rows(sub, schema, f"{name}.", out)

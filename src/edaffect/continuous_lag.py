@@ -10,10 +10,11 @@ lag is the peak of that pooled curve, refined by a parabola through the peak and
 (compared with the planted mean lag on synthetic data). Per listener the same gives the
 listener's lag (noisier: a listener has few trials), shown beside it.
 
-The same is done with cvxEDA's tonic level as a cross-check: tonic changes faster than the
-tonic spline's knots (`preprocessing.cvxeda.delta_knot`) leak into the driver as bursts that
-follow the tonic's derivative, which leads the arousal by a quarter period, pulling the SCR-rate
-peak towards earlier lags; the tonic curve is free of that (docs/continuous.md).
+The same is done with cvxEDA's tonic level as a cross-check.  Tonic changes faster than the
+tonic spline's knots (`preprocessing.cvxeda.delta_knot`) leak into the driver following the
+tonic's derivative, which leads the arousal and pulls the SCR-rate peak to earlier lags; the
+tonic itself follows slowly (on synthetic data it trails by the lag plus its own first-order
+delay, so its peak is not the lag).  docs/continuous.md measures both effects.
 """
 
 from __future__ import annotations

@@ -375,7 +375,9 @@ def write_lag_outputs(curves: pd.DataFrame, planted: pd.DataFrame | None, csv_pa
         " Tonic changes faster than cvxEDA's tonic spline (knots every "
         f"{config['preprocessing']['cvxeda']['delta_knot']:g} s) leak into the driver following "
         "the tonic's derivative, which leads the arousal: that pulls the SCR-rate peak to "
-        "earlier lags when the tonic level itself follows the arousal (docs/continuous.md)."
+        "earlier lags when the tonic level follows the arousal quickly. The tonic follows "
+        "slowly: on synthetic data it trails by the lag plus its own delay, so its peak is a "
+        "cross-check of direction, not the lag (docs/continuous.md)."
     )
     table = pooled[["signal", "lag_s", "r_mean", "r_sd", "r_sem", "n_trials"]]
     write_table(table, csv_path, md_path, header)
