@@ -241,6 +241,26 @@ FOLD_MODE = fold_mode(config["training"])
 # Experiments the fold runner trains: every one whose model is a registered family.
 TRAINED_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] in FAMILIES)
 TRAINED_EXPERIMENT_REGEX = "|".join(re.escape(n) for n in TRAINED_EXPERIMENTS) or "(?!)"
+# GPU families (networks, Res-SIN, MAAN) train in rules train_fold/train_folds, the others (SVM,
+# stimulus, constant, ridge, ...) in train_fold_cpu/train_folds_cpu: a cluster profile can then
+# give the first a GPU model without asking SLURM for GPU resources in CPU jobs (srun refuses a
+# `--gpus=<model>:0` step).
+GPU_TRAINED_REGEX = (
+    "|".join(
+        re.escape(n)
+        for n in TRAINED_EXPERIMENTS
+        if family_of(EXPERIMENTS[n] | {"name": n}, FAMILIES).gpu
+    )
+    or "(?!)"
+)
+CPU_TRAINED_REGEX = (
+    "|".join(
+        re.escape(n)
+        for n in TRAINED_EXPERIMENTS
+        if not family_of(EXPERIMENTS[n] | {"name": n}, FAMILIES).gpu
+    )
+    or "(?!)"
+)
 
 
 def fold_family(wildcards):

@@ -20,7 +20,7 @@ rule train_fold:
         predictions=f"{RUN_DIR}/predictions.csv",
         model=kept_models(f"{RUN_DIR}/model.pt"),
     wildcard_constraints:
-        experiment=TRAINED_EXPERIMENT_REGEX,
+        experiment=GPU_TRAINED_REGEX,
     params:
         experiment=fold_experiment,
         settings=fold_settings,
@@ -55,11 +55,23 @@ use rule train_fold as train_folds with:
         "results/benchmarks/train_folds/{experiment}/{dataset}/{dimension}.tsv"
 
 
+use rule train_fold as train_fold_cpu with:
+    wildcard_constraints:
+        experiment=CPU_TRAINED_REGEX,
+
+
+use rule train_folds as train_folds_cpu with:
+    wildcard_constraints:
+        experiment=CPU_TRAINED_REGEX,
+
+
 # Only one of the two layouts may produce a run's files.
 if FOLD_MODE == "per_fold":
 
     ruleorder: train_fold > train_folds
+    ruleorder: train_fold_cpu > train_folds_cpu
 
 else:
 
     ruleorder: train_folds > train_fold
+    ruleorder: train_folds_cpu > train_fold_cpu

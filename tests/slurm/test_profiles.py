@@ -101,14 +101,19 @@ def test_readme_slurm_command_plans_one_gpu_job_per_fold(tmp_path):
     n_folds = config["split"]["n_folds"]
     out = _dry_run(tmp_path, REPO / "profiles" / "slurm", "all")
     packed = _dry_run(tmp_path, REPO / "profiles" / "local", "all")
-    assert planned(out, "train_folds") == 0 and planned(packed, "train_fold") == 0
-    # every packed job (one run's folds) becomes n_folds jobs; the Res-SIN and network runs ask
-    # for a GPU each, the SVM / stimulus / constant baselines for none
-    assert planned(out, "train_fold") == n_folds * planned(packed, "train_folds")
+    assert planned(out, "train_folds") == planned(out, "train_folds_cpu") == 0
+    assert planned(packed, "train_fold") == planned(packed, "train_fold_cpu") == 0
+    # every packed job (one run's folds) becomes n_folds jobs; every network, Res-SIN and MAAN
+    # fold (rule train_fold) asks for a GPU, the SVM / stimulus / continuous baselines
+    # (train_fold_cpu) for none
+    for rule in ("train_fold", "train_fold_cpu"):
+        assert planned(out, rule) == n_folds * planned(packed, rule.replace("fold", "folds"))
     n_gpu = gpu_jobs(out, "train_fold")
-    assert 0 < n_gpu < planned(out, "train_fold")
+    assert 0 < n_gpu == planned(out, "train_fold")
+    assert gpu_jobs(out, "train_fold_cpu") == 0
     assert gpu_jobs(packed, "train_folds") == 0  # locally training.gpu is false
-    print(f"README SLURM command: {planned(out, 'train_fold')} train_fold jobs, {n_gpu} with a GPU")
+    print(f"README SLURM command: {n_gpu} GPU fold jobs, "
+          f"{planned(out, 'train_fold_cpu')} CPU fold jobs")
     home = tmp_path / "home"
     (home / ".config" / "snakemake").mkdir(parents=True)
     (home / ".config" / "snakemake" / "slurm").symlink_to(REPO / "profiles" / "slurm")
