@@ -355,7 +355,10 @@ def leakage_figure(table: pd.DataFrame, protocols: list[Protocol], png: str | Pa
             if f"{p.name}_mean" not in sub:
                 continue
             mean = sub[f"{p.name}_mean"].to_numpy(dtype=float)
-            err = np.vstack([mean - sub[f"{p.name}_ci_low"], sub[f"{p.name}_ci_high"] - mean])
+            # an accuracy lies in [0, 100] %: the drawn CI is clipped there (the table keeps it)
+            low = np.clip(sub[f"{p.name}_ci_low"].to_numpy(dtype=float), 0.0, 100.0)
+            high = np.clip(sub[f"{p.name}_ci_high"].to_numpy(dtype=float), 0.0, 100.0)
+            err = np.vstack([mean - low, high - mean])
             ax.bar(x + (i - (len(protocols) - 1) / 2) * width, mean, width, yerr=err,
                    capsize=2, color=colours[i % len(colours)],
                    label=f"({p.name}) {p.split}, select on {p.selection}")
@@ -365,8 +368,10 @@ def leakage_figure(table: pd.DataFrame, protocols: list[Protocol], png: str | Pa
         ax.set_title(dim.capitalize(), fontsize=10)
         ax.set_ylabel("test accuracy (%)")
         ax.grid(axis="y", alpha=0.3)
+        ax.set_ylim(0, 105)
     axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(f"Leakage inflation: original protocol (a) vs ours (b, c), corrected 95 % CIs\n"
+    fig.suptitle("Leakage inflation: original protocol (a) vs ours (b, c), corrected 95 % CIs "
+                 f"(drawn within 0-100 %)\n"
                  f"{title_line}", fontsize=9)
     fig.tight_layout()
     for path in (png, pdf):

@@ -277,7 +277,8 @@ def plot_figure(attention: dict[str, pd.DataFrame], embeddings: dict[str, tuple]
         ax.set_xticks(x, mods)
         ax.set_ylabel("mean attention weight")
         ax.set_title(f"MAAN modality weights ({dimension})", fontsize=9)
-        ax.legend(fontsize=7)
+        ax.set_ylim(0, 1.25 * max(1e-9, float(frame.to_numpy().max())))  # room for the legend
+        ax.legend(fontsize=7, loc="upper center", ncol=2)
     for ax, (title, (feats, y)) in zip(axes[len(attention):], embeddings.items(), strict=False):
         xy = PCA(n_components=2, random_state=0).fit_transform(feats)
         for cls, color in ((0, "tab:blue"), (1, "tab:red")):
