@@ -279,8 +279,10 @@ def train_folds(job) -> list[dict]:
 def _threads(n: int) -> None:
     import torch
 
+    from edaffect.torch_runtime import set_deterministic
+
     torch.set_num_threads(max(1, int(n)))
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    set_deterministic(True, warn_only=True)
 
 
 def split_of(experiment: dict) -> str:

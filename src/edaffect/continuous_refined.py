@@ -245,10 +245,11 @@ def train_folds(job) -> list[dict]:
     predictions of (a) and of each s at its chosen τ, model.pt the K models (block-diagonal)."""
     import torch
 
+    from edaffect.torch_runtime import set_deterministic
     from edaffect.training import fold_seed
 
     torch.set_num_threads(max(1, int(job.threads)))
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    set_deterministic(True, warn_only=True)
     settings = RefinedSettings.from_sections(job.settings, job.device)
     exp = job.experiment
     frames = load_frames(job.inputs["frames"])

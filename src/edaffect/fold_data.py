@@ -91,11 +91,42 @@ def _table(path: str | Path, key: str) -> pd.DataFrame:
     return _read_table(str(path), Path(path).stat().st_mtime_ns, key)
 
 
+@dataclass(frozen=True)
+class StageMatrix:
+    """A numeric stage table as one float64 matrix: rows by key, column names kept."""
+
+    rows: dict[str, int]
+    columns: list[str]
+    values: np.ndarray
+
+    def take(self, keys) -> np.ndarray:
+        """The rows of `keys` (in that order) as a (len(keys), n_columns) float64 array."""
+        return self.values[[self.rows[str(k)] for k in keys]]
+
+
+@functools.lru_cache(maxsize=8)
+def _read_matrix(path: str, mtime_ns: int, key: str) -> StageMatrix:
+    table = _read_table(path, mtime_ns, key)
+    return StageMatrix({str(k): i for i, k in enumerate(table.index)},
+                       [str(c) for c in table.columns], table.to_numpy(dtype=np.float64))
+
+
+def stage_matrix(path: str | Path, key: str) -> StageMatrix:
+    """`path` (a CSV keyed by column `key`) as a StageMatrix, read once per process and file
+    version: row selection on the 6,373-column music table is ~100x faster than DataFrame.loc."""
+    return _read_matrix(str(path), Path(path).stat().st_mtime_ns, key)
+
+
 @functools.lru_cache(maxsize=4)
 def _read_splits_once(path: str, mtime_ns: int) -> pd.DataFrame:
     from edaffect.splits import read_splits
 
     return read_splits(path)
+
+
+def read_splits_once(path: str | Path) -> pd.DataFrame:
+    """results/{dataset}/splits.csv, read once per process and file version."""
+    return _read_splits_once(str(path), Path(path).stat().st_mtime_ns)
 
 
 def load_fold_data(
@@ -115,7 +146,7 @@ def load_fold_data(
     training-fold statistics only."""
     from edaffect.splits import load_fold
 
-    splits = _read_splits_once(str(splits_csv), Path(splits_csv).stat().st_mtime_ns)
+    splits = read_splits_once(splits_csv)
     roles = load_fold(splits, experiment["fraction"], fold)
     stimulus = splits.drop_duplicates("trial_id").set_index("trial_id")["stimulus"].astype(str)
     labels = _read_labels(labels_csv, dimension)
@@ -175,17 +206,17 @@ def load_fold_data(
         log.info("experiment %s fuses music, but this dataset has none: EDA only (RTCAG)",
                  experiment.get("name"))
     if experiment.get("music") and music_features_csv is not None:
-        table = _table(music_features_csv, "stimulus")
+        music = stage_matrix(music_features_csv, "stimulus")
         blocks = []
         for role in ("train", "val", "test"):
             songs = stimulus.reindex(parts[role][0])
-            lost = [t for t, s in songs.items() if s not in table.index]
+            lost = [t for t, s in songs.items() if s not in music.rows]
             if lost:
                 raise ValueError(
                     f"{music_features_csv}: no features for the songs of trials {lost[:5]} "
                     f"(stimulus {[songs[t] for t in lost[:5]]})"
                 )
-            blocks.append(table.loc[songs.to_numpy()].to_numpy(dtype=np.float64))
+            blocks.append(music.take(songs.to_numpy()))
         musics = _zscore(*blocks)
     data = [
         FoldData(x, parts[r][2], parts[r][0], parts[r][3], m)

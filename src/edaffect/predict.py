@@ -69,19 +69,20 @@ class PredictError(ValueError):
 def music_normalisation(experiment: dict, fold: int, splits_csv, music_features_csv) -> dict:
     """Mean and std of every music column over the fold's training trials (one row per trial,
     as `training.load_fold_data` z-scores them; constant or empty columns: std 1)."""
-    from edaffect.splits import load_fold, read_splits
+    from edaffect.fold_data import read_splits_once, stage_matrix
+    from edaffect.splits import load_fold
 
-    splits = read_splits(splits_csv)
+    splits = read_splits_once(splits_csv)
     roles = load_fold(splits, experiment.get("fraction", 1.0), fold)
     stimulus = splits.drop_duplicates("trial_id").set_index("trial_id")["stimulus"].astype(str)
-    table = pd.read_csv(music_features_csv, dtype={"stimulus": str}).set_index("stimulus")
+    table = stage_matrix(music_features_csv, "stimulus")
     songs = stimulus.reindex(roles["train"]).dropna()
-    rows = table.loc[[s for s in songs.to_numpy() if s in table.index]].to_numpy(np.float64)
+    rows = table.take([s for s in songs.to_numpy() if s in table.rows])
     mean = np.nanmean(rows, axis=0)
     std = np.nanstd(rows, axis=0)
     mean = np.where(np.isfinite(mean), mean, 0.0)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-    return {"columns": [str(c) for c in table.columns], "mean": mean.tolist(),
+    return {"columns": list(table.columns), "mean": mean.tolist(),
             "std": std.tolist()}
 
 
@@ -98,11 +99,12 @@ def inference_metadata(
 ) -> dict:
     """What `predict` needs besides the weights (INFERENCE_FIELDS), from the config's
     `preprocessing` section and the stage files of the fold."""
+    from edaffect.fold_data import read_splits_once
     from edaffect.splits import load_fold
 
     settings = settings_from_config(preprocessing, dataset)
     trials = pd.read_csv(trials_csv, dtype={"trial_id": str}).set_index("trial_id")
-    train = load_fold(splits_csv, experiment.get("fraction", 1.0), fold)["train"]
+    train = load_fold(read_splits_once(splits_csv), experiment.get("fraction", 1.0), fold)["train"]
     rows = trials.reindex(train).dropna(subset=["fs", "n_samples"])
     if rows.empty:
         raise ValueError(f"{trials_csv}: no training trial of fold {fold} has fs and n_samples")

@@ -46,6 +46,7 @@ from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.fold_data import FoldData, load_fold_data
 from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.torch_runtime import set_deterministic
 from edaffect.training_paths import loader_inputs
 
 log = logging.getLogger(__name__)
@@ -201,12 +202,12 @@ def train_and_test(
     device = resolve_device(settings.device)
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(max(1, int(settings.threads)))
-    torch.use_deterministic_algorithms(device.type == "cpu" or deterministic)
+    set_deterministic(device.type == "cpu" or deterministic)
     try:
         return _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, device)
     finally:  # process-wide switches go back to what the caller had
         torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic)
+        set_deterministic(deterministic)
 
 
 def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, device):

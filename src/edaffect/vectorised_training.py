@@ -41,6 +41,7 @@ from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.fold_data import FoldData, load_fold_data
 from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.torch_runtime import set_deterministic
 from edaffect.training import (
     CHECKPOINT_NAME,
     EVAL_BATCH,
@@ -295,12 +296,12 @@ def train_and_test_folds(
     device = resolve_device(settings[0].device)
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(max(1, int(settings[0].threads)))
-    torch.use_deterministic_algorithms(device.type == "cpu" or deterministic)
+    set_deterministic(device.type == "cpu" or deterministic)
     try:
         return _train_folds(model_factory, splits, settings, checkpoint_dirs, device)
     finally:
         torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic)
+        set_deterministic(deterministic)
 
 
 def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):

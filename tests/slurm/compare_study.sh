@@ -15,7 +15,7 @@
 #       of Res-SIN (EDA+music) on PMEmo valence and of the SVM on PMEmo valence:
 #       9 one-GPU training jobs, 3 CPU ones (EXPECT_GPU_JOBS)
 # Environment: STUDY_DIR (work folder, default /tmp/edaffect-slurm-study, emptied first),
-#   STUDY_TIMEOUT (seconds per snakemake run, default 300), PYTHON, SNAKEMAKE.
+#   STUDY_TIMEOUT (seconds per snakemake run, default 600), PYTHON, SNAKEMAKE.
 # Exit status 0 only if both runs finished and every check passed; on failure the SLURM
 # job logs, the daemons' logs and the failed rules' logs are printed.
 set -euo pipefail
@@ -25,7 +25,7 @@ cd "$REPO"
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
 SNAKEMAKE=${SNAKEMAKE:-$REPO/.venv/bin/snakemake}
 STUDY_DIR=${STUDY_DIR:-/tmp/edaffect-slurm-study}
-STUDY_TIMEOUT=${STUDY_TIMEOUT:-300}
+STUDY_TIMEOUT=${STUDY_TIMEOUT:-600}
 CLUSTER=$REPO/tests/slurm/cluster.sh
 CHECK=$REPO/tests/slurm/study_check.py
 PARTITION=ci              # what cluster.sh creates
