@@ -16,16 +16,10 @@ import pandas as pd
 import pytest
 import yaml
 
-TINY = {
-    "datasets": {
-        "pmemo": {"synthetic": {"n_subjects": 6, "n_songs": 6, "listeners_per_song": 4,
-                                "duration_s": [20.0, 25.0]}},
-        "deap": {"synthetic": {"n_subjects": 4}},
-        "amigos": {"synthetic": {"n_subjects": 3, "duration_s": [20.0, 30.0]}},
-    },
-    "preprocessing": {"resample_hz": 8},
-    "split": {"n_folds": 3, "fractions": [1.0]},
-    "training": {"epochs": 1, "batch_size": 16, "checkpoint_every": 1},
+# config/tiny.yaml (the tiny whole study of the README and CI) with two changes for speed: the
+# 100 % subset only and a two-row Table 3 (a network on DEAP, the SVM on PMEmo).
+E2E = {
+    "split": {"fractions": [1.0]},
     "tables": {
         "table3": [
             {"experiment": "r_e", "dataset": "deap",
@@ -49,7 +43,8 @@ CORRUPT_SUBJECT, CORRUPT_TRIAL = "s02", 5  # DEAP trial whose GSR we flatten
 def snakemake(workdir: Path, repo_root: Path, *args: str) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("snakemake")
     cmd = [str(exe), *args, "--snakefile", str(repo_root / "Snakefile"), "--directory",
-           str(workdir), "--cores", "2", "--configfile", str(workdir / "tiny.yaml")]
+           str(workdir), "--cores", "2", "--configfile", str(workdir / "tiny.yaml"),
+           str(workdir / "e2e.yaml")]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         logs = "\n".join(
@@ -60,17 +55,18 @@ def snakemake(workdir: Path, repo_root: Path, *args: str) -> subprocess.Complete
     return proc
 
 
-def make_study(workdir: Path, repo_root: Path, pack_folds: bool) -> None:
+def make_study(workdir: Path, repo_root: Path, fold_mode: str) -> None:
     shutil.copy(repo_root / "config.yaml", workdir / "config.yaml")
-    tiny = {**TINY, "training": {**TINY["training"], "pack_folds": pack_folds}}
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(tiny))
+    shutil.copy(repo_root / "config" / "tiny.yaml", workdir / "tiny.yaml")
+    e2e = {**E2E, "training": {"fold_mode": fold_mode}}
+    (workdir / "e2e.yaml").write_text(yaml.safe_dump(e2e))
 
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory, repo_root) -> Path:
     """Packed mode (all folds of a run in one job), with a corrupt trial."""
     workdir = tmp_path_factory.mktemp("study")
-    make_study(workdir, repo_root, pack_folds=True)
+    make_study(workdir, repo_root, "packed")
     snakemake(workdir, repo_root, "results/synthetic/deap/ground_truth.csv")
     # A corrupt trial in the native files: a flat GSR trace (a dead electrode).
     path = workdir / f"results/synthetic/deap/data_preprocessed_python/{CORRUPT_SUBJECT}.dat"
@@ -122,7 +118,7 @@ def test_rerun_is_a_no_op(tiny_study, repo_root):
 def test_per_fold_jobs_give_the_same_runs_as_packed_jobs(tiny_study, tmp_path, repo_root):
     """One job per fold (cluster mode) and all folds in one job (local mode) train the same
     models: same metrics and predictions for every fold."""
-    make_study(tmp_path, repo_root, pack_folds=False)
+    make_study(tmp_path, repo_root, "per_fold")
     shutil.copytree(tiny_study / "results/synthetic", tmp_path / "results/synthetic")
     shutil.copytree(tiny_study / ".snakemake", tmp_path / ".snakemake")  # generator provenance
     runs = [f"results/runs/r_e/deap/{dim}/fold{k}/metrics.json"
@@ -144,15 +140,15 @@ def test_runtime_settings_rerun_nothing(tiny_study, repo_root, tmp_path):
     """Threads, device, checkpoints and the fold packing are runtime settings, not params: with
     all of them changed the finished study plans nothing (the per-fold rule takes over the
     packed rule's files)."""
-    tiny = yaml.safe_load((tiny_study / "tiny.yaml").read_text())
-    tiny["training"].update(pack_folds=False, fold_mode="per_fold", threads=2, device="cpu",
-                            checkpoint_every=3)
+    e2e = yaml.safe_load((tiny_study / "e2e.yaml").read_text())
+    e2e["training"].update(fold_mode="per_fold", threads=2, device="cpu", checkpoint_every=3)
     changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(tiny))
+    changed.write_text(yaml.safe_dump(e2e))
     exe = Path(sys.executable).with_name("snakemake")
     proc = subprocess.run(
         [str(exe), "--dry-run", *TARGETS, "--snakefile", str(repo_root / "Snakefile"),
-         "--directory", str(tiny_study), "--cores", "2", "--configfile", str(changed)],
+         "--directory", str(tiny_study), "--cores", "2", "--configfile",
+         str(tiny_study / "tiny.yaml"), str(changed)],
         cwd=tiny_study, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -163,20 +159,20 @@ def test_add_a_model_through_config_only(tiny_study, repo_root, tmp_path):
     """docs/architecture.md "Add a model": a family in a file, registered under
     config model_families, an experiment naming it and a Table 3 row - no rule, no script."""
     shutil.copy(repo_root / "tests/toy_family.py", tiny_study / "toy_family.py")
-    tiny = yaml.safe_load((tiny_study / "tiny.yaml").read_text())
-    tiny["model_families"] = {"toy": "toy_family.py:FAMILY"}
-    tiny["experiments"] = {"toy_eda": {"model": "toy", "input": "eda_features",
-                                       "datasets": ["pmemo"], "options": {"shrink": 0.1}}}
-    tiny["tables"]["table3"].append(
+    toy = yaml.safe_load((tiny_study / "e2e.yaml").read_text())
+    toy["model_families"] = {"toy": "toy_family.py:FAMILY"}
+    toy["experiments"] = {"toy_eda": {"model": "toy", "input": "eda_features",
+                                      "datasets": ["pmemo"], "options": {"shrink": 0.1}}}
+    toy["tables"]["table3"].append(
         {"experiment": "toy_eda", "dataset": "pmemo",
          "paper": {"method": "toy nearest centroid", "dataset": "PMEmo", "subset": "100%",
                    "input": "EDA hand-crafted feature"}})  # no published value: shown as —
-    (tiny_study / "toy.yaml").write_text(yaml.safe_dump(tiny))
+    (tiny_study / "toy.yaml").write_text(yaml.safe_dump(toy))
     exe = Path(sys.executable).with_name("snakemake")
     proc = subprocess.run(
         [str(exe), "results/tables/table3.md", "--snakefile", str(repo_root / "Snakefile"),
          "--directory", str(tiny_study), "--cores", "2", "--configfile",
-         str(tiny_study / "toy.yaml")],
+         str(tiny_study / "tiny.yaml"), str(tiny_study / "toy.yaml")],
         cwd=tiny_study, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
