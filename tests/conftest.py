@@ -36,3 +36,15 @@ def data_dir() -> Path:
 def paper_tables() -> Path:
     """The published values shipped with the package (src/edaffect/reference/paper_tables.csv)."""
     return PAPER_TABLES
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op torch thread for a test (modules opt in with `pytestmark`): the CI machine
+    is small and shared, and oversubscription made tiny models 50x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -72,7 +72,7 @@ def test_scaler_sees_training_rows_only(toy):
 def test_music_svm_beats_chance_on_planted_valence(toy):
     accuracies = []
     for fold in range(10):
-        metrics, predictions = B.run_svm_fold(
+        metrics, _, _ = B.fit_svm_fold(
             experiment="svm_music", dataset="pmemo", dimension="valence", fold=fold,
             fraction=1.0, kind="music_features", c=0.25, splits=toy["splits"],
             labels=toy["labels"], music_features=toy["music"],
@@ -91,12 +91,12 @@ def test_metrics_and_predictions_follow_the_contract(toy, tmp_path):
         tmp_path / "inputs_index.csv", index=False
     )
     out = tmp_path / "runs" / "svm_eda_p40" / "pmemo" / "arousal" / "fold3"
+    inputs = {"splits_csv": tmp_path / "splits.csv", "labels_csv": tmp_path / "labels.csv",
+              "eda_features_csv": tmp_path / "eda_features.csv",
+              "inputs_index_csv": tmp_path / "inputs_index.csv"}
     metrics = B.write_svm_fold(
-        experiment="svm_eda_p40", dataset="pmemo", dimension="arousal", fold=3, fraction=0.4,
-        kind="eda_features", c=0.25, splits_csv=tmp_path / "splits.csv",
-        labels_csv=tmp_path / "labels.csv", eda_features_csv=tmp_path / "eda_features.csv",
-        music_features_csv=None, inputs_index_csv=tmp_path / "inputs_index.csv",
-        metrics_json=out / "metrics.json", predictions_csv=out / "predictions.csv",
+        out, inputs, experiment="svm_eda_p40", dataset="pmemo", dimension="arousal", fold=3,
+        fraction=0.4, kind="eda_features", c=0.25,
     )
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk == metrics
@@ -185,7 +185,7 @@ def test_music_svm_beats_chance_on_generated_pmemo(tmp_path):
         root / "features" / "static_features.csv", trials["stimulus"].unique()
     ).set_index("stimulus")
     accuracies = [
-        B.run_svm_fold(
+        B.fit_svm_fold(
             experiment="svm_music", dataset="pmemo", dimension="valence", fold=fold,
             fraction=1.0, kind="music_features", c=0.25, splits=splits, labels=labels,
             music_features=music,

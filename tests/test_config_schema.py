@@ -104,7 +104,7 @@ def test_runtime_settings_are_not_params(validated):
     base = fold_runner.result_settings(validated, family)
     changed = yaml.safe_load(yaml.safe_dump(validated))
     changed["training"].update(threads=8, device="cuda", gpu=True, fold_mode="per_fold",
-                               pack_folds=False, checkpoint_every=1)
+                               checkpoint_every=1)
     assert fold_runner.result_settings(changed, family) == base
     assert fold_runner.provenance_config(changed) == fold_runner.provenance_config(validated)
     changed["training"]["lr"] = 0.5  # a result-changing setting
@@ -117,13 +117,15 @@ def test_runtime_settings_are_not_params(validated):
 
 def test_fold_mode_and_families(validated, tmp_path):
     assert fold_runner.fold_mode({"fold_mode": "vectorised"}) == "vectorised"
-    assert fold_runner.fold_mode({"fold_mode": "vectorised", "pack_folds": False}) == "per_fold"
+    with pytest.raises(ValueError, match="fold_mode must be one of"):
+        fold_runner.fold_mode({"fold_mode": "packing"})
     assert fold_runner.fold_of("results/runs/e/deap/valence/fold12") == 12
     with pytest.raises(ValueError, match="run directory"):
         fold_runner.fold_of("results/runs/e/deap/valence")
     validated["model_families"] = {"toy": f"{ROOT / 'tests' / 'toy_family.py'}:FAMILY"}
     families = fold_runner.model_families(validated)
-    assert set(families) == {"rtcan1d", "cnn3", "svm", "ressin", "toy"}
+    assert {"rtcan1d", "cnn3", "svm", "ressin"} <= set(fold_runner.BUILTIN_FAMILIES)
+    assert set(families) == set(fold_runner.BUILTIN_FAMILIES) | {"toy"}
     with pytest.raises(ValueError, match="no family"):
         fold_runner.family_of({"name": "x", "model": "nope"}, families)
     validated["model_families"] = {"bad": "edaffect.fold_runner:FOLD_MODES"}

@@ -341,9 +341,9 @@ def test_tcn_beats_constant_on_a_lagged_toy_task():
             "val": [t for t in frames.trial_id if t.startswith("s6")],
             "test": [t for t in frames.trial_id if t.startswith("s7")], "dropped": []}
     settings = ContinuousSettings(
-        window_s=8.0, hop_s=2.0, music_components=0,
+        window_s=8.0, hop_s=2.0, music_components=0, ridge_alphas=[1.0],
         tcn={"channels": [8, 8], "kernel": 3, "dropout": 0.0, "causal": False, "epochs": 15,
-             "batch_size": 16, "lr": 0.01, "weight_decay": 0.0},
+             "batch_size": 16, "lr": 0.01, "weight_decay": 0.0}, device="auto", threads=1,
     )
     tcn, predictions, _ = fit_fold("tcn", frames, fold, "arousal", settings, seed=1)
     const, _, _ = fit_fold("constant", frames, fold, "arousal", settings, seed=1)

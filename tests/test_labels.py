@@ -10,7 +10,9 @@ from edaffect.labels import (
     LABEL_COLUMNS,
     assign_labels,
     binarize,
+    fold_labels,
     kmeans_thresholds,
+    read_labels,
     subject_kmeans,
     write_labels,
 )
@@ -123,3 +125,25 @@ def test_deterministic():
     first = assign_labels(trials, seed=7, n_init=4)
     second = assign_labels(trials, seed=7, n_init=4)
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_the_labels_reader_names_file_fold_role_and_trials(tmp_path):
+    path = tmp_path / "labels.csv"
+    labels = assign_labels(pd.concat([frame("1", [1, 2, 8, 9], [1, 2, 8, 9])]), seed=0)
+    labels.to_csv(path, index=False)
+    read = read_labels(path, "valence")
+    assert read["trial_id"].tolist() == ["1_0", "1_1", "1_2", "1_3"]
+    rows = fold_labels(read, ["1_3", "1_0"], "valence", fold=2, role="test")
+    assert rows["valence_label"].tolist() == [1, 0] and rows.index.tolist() == ["1_3", "1_0"]
+    with pytest.raises(ValueError, match=r"labels\.csv: no label for 1 fold 2 val trials.*1_9"):
+        fold_labels(read, ["1_0", "1_9"], "valence", fold=2, role="val")
+    labels.loc[1, "arousal_label"] = np.nan
+    labels.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"arousal_label is empty for fold 0 train trials .'1_1'"):
+        fold_labels(read_labels(path), ["1_0", "1_1"], "arousal", fold=0, role="train")
+    labels.drop(columns="arousal_label").to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"labels\.csv: missing columns \['arousal_label'\]"):
+        read_labels(path, "arousal")
+    pd.concat([labels, labels.iloc[:1]]).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"duplicated trial_id \['1_0'\]"):
+        read_labels(path)

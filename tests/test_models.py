@@ -23,13 +23,7 @@ TABLE4 = [(1, [64, 64, 64, 64]), (1, [64, 128, 256, 512]), (2, [64, 64, 64, 64])
 MUSIC = 6373
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the CI machine is small and shared (oversubscription is 50x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def rtcan(modules, music=True, depth=1, channels=(64, 64, 64, 64)):

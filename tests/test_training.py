@@ -29,12 +29,7 @@ TRAINING = schema_defaults("training")  # the schema's defaults, as validation f
 LENGTH = 48
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_fold(n: int, seed: int, music_dim: int = 4, prefix: str = "t") -> FoldData:

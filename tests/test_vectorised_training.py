@@ -26,12 +26,7 @@ LENGTH = 48
 MUSIC = 4
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_fold(n: int, seed: int, prefix: str) -> FoldData:

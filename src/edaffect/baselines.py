@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from edaffect import atomic
+from edaffect.labels import fold_labels, read_labels
 
 log = logging.getLogger(__name__)
 
@@ -153,20 +154,10 @@ def build_fold(
     keep: set[str] | None = None,
 ) -> dict[str, FoldTable]:
     """train/val/test FoldTables of one fold, labels `{dimension}_label` from labels.csv."""
-    column = f"{dimension}_label"
-    if column not in labels.columns:
-        raise ValueError(f"labels.csv has no column {column}")
-    by_trial = labels.set_index("trial_id")[column]
     out = {}
     for role, rows in fold_rows(splits, fraction, fold, keep).items():
-        missing = [t for t in rows["trial_id"] if t not in by_trial.index]
-        if missing:
-            raise ValueError(
-                f"labels.csv has no label for {len(missing)} trials, e.g. {missing[:5]}"
-            )
-        y = by_trial.loc[list(rows["trial_id"])].to_numpy()
-        if pd.isna(y).any():
-            raise ValueError(f"labels.csv: empty {column} for trials of fold {fold} ({role})")
+        labelled = fold_labels(labels, rows["trial_id"], dimension, fold=fold, role=role)
+        y = labelled[f"{dimension}_label"].to_numpy()
         out[role] = FoldTable(
             trial_id=list(rows["trial_id"]),
             subject=list(rows["subject"]),
@@ -196,7 +187,7 @@ def fit_predict(
     return model, y_pred, p_high
 
 
-def run_svm_fold(
+def fit_svm_fold(
     *,
     experiment: str,
     dataset: str,
@@ -210,34 +201,10 @@ def run_svm_fold(
     eda_features: pd.DataFrame | None = None,
     music_features: pd.DataFrame | None = None,
     keep: set[str] | None = None,
-) -> tuple[dict, pd.DataFrame]:
-    """One fold of an SVM experiment -> (metrics.json dict, predictions DataFrame).
-
-    `keep`: trial ids with model inputs (inputs_index.csv); None uses every split trial."""
-    metrics, predictions, _ = fit_svm_fold(
-        experiment=experiment, dataset=dataset, dimension=dimension, fold=fold,
-        fraction=fraction, kind=kind, c=c, splits=splits, labels=labels,
-        eda_features=eda_features, music_features=music_features, keep=keep,
-    )
-    return metrics, predictions
-
-
-def fit_svm_fold(
-    *,
-    experiment: str,
-    dataset: str,
-    dimension: str,
-    fold: int,
-    fraction: float,
-    kind: str,
-    c: float,
-    splits: pd.DataFrame,
-    labels: pd.DataFrame,
-    eda_features: pd.DataFrame | None,
-    music_features: pd.DataFrame | None,
-    keep: set[str] | None,
 ) -> tuple[dict, pd.DataFrame, LinearSVM | None]:
-    """`run_svm_fold` plus the fitted model (None: constant classifier)."""
+    """One fold of an SVM experiment -> (metrics.json dict, predictions, fitted model; None:
+    constant classifier).  `keep`: trial ids with model inputs (inputs_index.csv); None uses
+    every split trial."""
     from edaffect.evaluation import binary_metrics
 
     parts = build_fold(
@@ -297,53 +264,36 @@ def read_inputs_index(path: str | Path) -> set[str]:
     return set(pd.read_csv(path, dtype={"trial_id": str})["trial_id"])
 
 
-def read_labels(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"trial_id": str, "subject": str, "trial": str})
-
-
-def write_svm_fold(
-    *,
-    experiment: str,
-    dataset: str,
-    dimension: str,
-    fold: int,
-    fraction: float,
-    kind: str,
-    c: float,
-    splits_csv: str | Path,
-    labels_csv: str | Path,
-    eda_features_csv: str | Path | None,
-    music_features_csv: str | Path | None,
-    inputs_index_csv: str | Path | None,
-    metrics_json: str | Path,
-    predictions_csv: str | Path,
-    model_path: str | Path | None = None,
-) -> dict:
-    """One SVM fold from the stage files: metrics.json, predictions.csv and (model_path) the
-    fitted LinearSVM, pickled (None for a constant classifier)."""
-    import pickle
-
+def read_fold_tables(inputs: dict) -> dict:
+    """The tables of an SVM fold from its stage files (`splits_csv`, `labels_csv`; when present
+    `eda_features_csv`, `music_features_csv`, `inputs_index_csv`): the `splits`, `labels`,
+    `eda_features`, `music_features` and `keep` keywords of `fit_svm_fold`."""
     from edaffect.features import read_features
     from edaffect.music import read_music_table
 
-    metrics, predictions, model = fit_svm_fold(
-        experiment=experiment,
-        dataset=dataset,
-        dimension=dimension,
-        fold=fold,
-        fraction=fraction,
-        kind=kind,
-        c=c,
-        splits=read_splits(splits_csv),
-        labels=read_labels(labels_csv),
-        eda_features=read_features(eda_features_csv) if eda_features_csv else None,
-        music_features=read_music_table(music_features_csv) if music_features_csv else None,
-        keep=read_inputs_index(inputs_index_csv) if inputs_index_csv else None,
-    )
-    Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(metrics_json, json.dumps(metrics, indent=1) + "\n")
-    atomic.to_csv(predictions, predictions_csv, index=False)
-    if model_path is not None:
-        with atomic.atomic_open(model_path, "wb") as handle:
-            pickle.dump({"model": model, "kind": kind, "c": float(c)}, handle)
+    eda, music, index = (inputs.get(key) for key in
+                         ("eda_features_csv", "music_features_csv", "inputs_index_csv"))
+    return {
+        "splits": read_splits(inputs["splits_csv"]),
+        "labels": read_labels(inputs["labels_csv"]),
+        "eda_features": read_features(eda) if eda else None,
+        "music_features": read_music_table(music) if music else None,
+        "keep": read_inputs_index(index) if index else None,
+    }
+
+
+def write_svm_fold(run_dir: str | Path, inputs: dict, **fold) -> dict:
+    """One SVM fold from the stage files `inputs` (see `read_fold_tables`) into `run_dir`:
+    metrics.json, predictions.csv and model.pt (the fitted LinearSVM pickled; None for a
+    constant classifier).  `fold`: `fit_svm_fold`'s experiment, dataset, dimension, fold,
+    fraction, kind and c."""
+    import pickle
+
+    metrics, predictions, model = fit_svm_fold(**fold, **read_fold_tables(inputs))
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    atomic.to_csv(predictions, run_dir / "predictions.csv", index=False)
+    with atomic.atomic_open(run_dir / "model.pt", "wb") as handle:
+        pickle.dump({"model": model, "kind": fold["kind"], "c": float(fold["c"])}, handle)
     return metrics

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,20 +40,19 @@ MODELS = ("constant", "ridge", "tcn")
 
 @dataclass
 class ContinuousSettings:
-    """config.yaml `continuous` (the parts the per-fold fits read)."""
+    """config.yaml `continuous` (the parts the per-fold fits read; defaults: the schema's)."""
 
-    window_s: float = 8.0
-    hop_s: float = 2.0
-    frame_s: float = 0.5
-    music_components: int = 4
-    ridge_alphas: list[float] = field(default_factory=lambda: [0.1, 1.0, 10.0, 100.0])
-    tcn: dict = field(default_factory=dict)
-    device: str = "auto"
-    threads: int = 1
+    window_s: float
+    hop_s: float
+    music_components: int
+    ridge_alphas: list[float]
+    tcn: dict
+    device: str
+    threads: int
+    frame_s: float = 0.5  # PMEmo's dynamic annotations: one frame every 0.5 s (data, not config)
 
     @classmethod
-    def from_sections(cls, settings: dict, device: str = "auto", threads: int = 1
-                      ) -> ContinuousSettings:
+    def from_sections(cls, settings: dict, device: str, threads: int) -> ContinuousSettings:
         """From the fold runner's result settings ({"continuous.window_s": 8.0, ...})."""
         get = {k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("continuous.")}
         return cls(
@@ -219,10 +218,28 @@ def fit_fold(
     return metrics, predictions, state
 
 
-def _write_json(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=float))
-    os.replace(tmp, path)
+def job_folds(job):
+    """(fold, run directory (made), fold seed, train/val/test trial ids) of each fold of a
+    fold-runner job of the continuous families (subject or song folds, fraction 1)."""
+    from edaffect.training import fold_seed
+
+    splits = read_splits(job.inputs["splits_csv"])
+    for k, run_dir in zip(job.folds, job.run_dirs, strict=True):
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        seed = fold_seed(job.seed, job.experiment["name"], job.dataset, job.dimension, k)
+        yield k, run_dir, seed, load_fold(splits, 1.0, k)
+
+
+def write_run(run_dir: Path, metrics: dict, predictions: pd.DataFrame,
+              float_format: str | None) -> None:
+    """predictions.csv and metrics.json of one run directory, each written then renamed."""
+    tmp = run_dir / "predictions.tmp.csv"
+    predictions.to_csv(tmp, index=False, float_format=float_format)
+    os.replace(tmp, run_dir / "predictions.csv")
+    tmp = run_dir / "metrics.tmp"
+    tmp.write_text(json.dumps(metrics, indent=1, default=float))
+    os.replace(tmp, run_dir / "metrics.json")
 
 
 def _save_model(obj: dict, path: Path) -> None:
@@ -245,31 +262,22 @@ def train_folds(job) -> list[dict]:
     """Fold-runner trainer (families tcn, ridge, constant): every fold of the job; writes
     metrics.json, predictions.csv (trial_id, subject, frameTime, y_true, y_pred) and model.pt
     (TCN state dict, ridge coefficients or the training mean) into each run directory."""
-    from edaffect.training import fold_seed
-
     settings = ContinuousSettings.from_sections(job.settings, job.device, job.threads)
     exp = job.experiment
     model = exp["model"]
     if model == "tcn":  # the baselines never import torch (~1-2 s of start-up per job)
         _threads(settings.threads)
     frames = load_frames(job.inputs["frames"])
-    splits = read_splits(job.inputs["splits_csv"])
     music = job.inputs.get("music_features_csv") if exp.get("music") else None
     out = []
-    for k, run_dir in zip(job.folds, job.run_dirs, strict=True):
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        run_seed = fold_seed(job.seed, exp["name"], job.dataset, job.dimension, k)
+    for k, run_dir, run_seed, roles in job_folds(job):
         metrics, predictions, state = fit_fold(
-            model, frames, load_fold(splits, 1.0, k), job.dimension, settings, run_seed, music
+            model, frames, roles, job.dimension, settings, run_seed, music
         )
         metrics = {"experiment": exp["name"], "dataset": job.dataset, "fold": k,
                    "split": split_of(exp), **metrics}
-        tmp = run_dir / "predictions.tmp.csv"
-        predictions.to_csv(tmp, index=False, float_format="%.6g")
-        os.replace(tmp, run_dir / "predictions.csv")
         _save_model({"model": model, "experiment": exp, **state}, run_dir / "model.pt")
-        _write_json(metrics, run_dir / "metrics.json")
+        write_run(run_dir, metrics, predictions, float_format="%.6g")
         log.info("%s %s fold %d: test CCC %.3f (val %.3f) in %.1f s", exp["name"], job.dimension,
                  k, metrics["test_ccc"], metrics["val_ccc"], metrics["train_seconds"])
         out.append(metrics)

@@ -14,7 +14,6 @@ the valid steps do not depend on the padding after them, so no packing is needed
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -33,7 +32,6 @@ from edaffect.continuous import (
     tau_grid,
     three_class,
 )
-from edaffect.splits import load_fold, read_splits
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "refined_lstm"
@@ -52,10 +50,10 @@ class RefinedSettings:
     batch_size: int
     dropout: float
     music_components: int
-    device: str = "auto"
+    device: str
 
     @classmethod
-    def from_sections(cls, settings: dict, device: str = "auto") -> RefinedSettings:
+    def from_sections(cls, settings: dict, device: str) -> RefinedSettings:
         """From the fold runner's result settings (continuous.refined, .music_components)."""
         r = settings["continuous.refined"]
         return cls(
@@ -245,32 +243,25 @@ def train_folds(job) -> list[dict]:
     predictions of (a) and of each s at its chosen τ, model.pt the K models (block-diagonal)."""
     import torch
 
+    from edaffect.continuous_fit import job_folds, write_run
     from edaffect.torch_runtime import set_deterministic
-    from edaffect.training import fold_seed
 
     torch.set_num_threads(max(1, int(job.threads)))
     set_deterministic(True, warn_only=True)
     settings = RefinedSettings.from_sections(job.settings, job.device)
     exp = job.experiment
     frames = load_frames(job.inputs["frames"])
-    splits = read_splits(job.inputs["splits_csv"])
     music = job.inputs.get("music_features_csv") if exp.get("music") else None
     classes = trial_classes(job.inputs["trials_csv"], job.dimension)
     out = []
-    for k, run_dir in zip(job.folds, job.run_dirs, strict=True):
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        run_seed = fold_seed(job.seed, exp["name"], job.dataset, job.dimension, k)
+    for k, run_dir, run_seed, roles in job_folds(job):
         metrics, predictions, state = refined_fold(
-            frames, load_fold(splits, 1.0, k), job.dimension, classes, settings, run_seed, music
+            frames, roles, job.dimension, classes, settings, run_seed, music
         )
         metrics = {"experiment": exp["name"], "dataset": job.dataset, "fold": k, **metrics}
-        predictions.to_csv(run_dir / "predictions.tmp.csv", index=False)
-        os.replace(run_dir / "predictions.tmp.csv", run_dir / "predictions.csv")
         torch.save(state, run_dir / "model.tmp")
         os.replace(run_dir / "model.tmp", run_dir / "model.pt")
-        (run_dir / "metrics.tmp").write_text(json.dumps(metrics, indent=1))
-        os.replace(run_dir / "metrics.tmp", run_dir / "metrics.json")
+        write_run(run_dir, metrics, predictions, float_format=None)
         log.info("%s %s fold %d: baseline %.3f, %d fits in %.1f s", exp["name"], job.dimension,
                  k, metrics["baseline_test_accuracy"], metrics["n_fits"],
                  metrics["train_seconds"])

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from edaffect.reporting.figure_files import save_figure
 from edaffect.reporting.paper import load_paper_values, paper_value, write_table
 from edaffect.reporting.statistics import corrected_resampled_ttest, format_p
 
@@ -170,10 +171,7 @@ def traces_figure(prediction_paths: list[str | Path], png, pdf, config: dict,
     first = Path(prediction_paths[0])  # results/runs/{experiment}/pmemo/{dimension}/fold{k}/...
     fig.suptitle(f"{first.parents[3].name}: predictions vs dynamic annotations, test trials of "
                  f"{first.parent.name}\n{data_line(config, ['pmemo'])}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    fig.savefig(pdf)
-    plt.close(fig)
+    save_figure(fig, png, pdf, dpi=120)
 
 
 # ---------------------------------------------------------------------------- refined labels
@@ -228,6 +226,11 @@ def _thesis(values: pd.DataFrame, s, metric: str) -> float | None:
                        key={"method": "refined labels", "input": "EEG", "config": f"s={s:.2f}"})
 
 
+def _number(value: float | None, digits: int) -> str:
+    """`value` with `digits` decimals; "—" when absent or not finite."""
+    return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
 def write_refined_table(metrics_paths: list[str | Path], csv_path, md_path, png, pdf,
                         config: dict) -> pd.DataFrame:
     """results/tables/refined_labels_table.{csv,md} and the accuracy-vs-s figure (Fig. 4.3)."""
@@ -242,7 +245,6 @@ def write_refined_table(metrics_paths: list[str | Path], csv_path, md_path, png,
         s = row.s
         label = "0 (fixed label)" if s == 0.0 else ("s, τ chosen on val" if s == "chosen"
                                                       else f"{s:.2f}")
-        f = (lambda v, d=4: "—" if v is None or not np.isfinite(v) else f"{v:.{d}f}")  # noqa: E731
         corrected = "—"
         if s != 0.0 and np.isfinite(row.corrected_p):
             corrected = (f"{row.corrected_diff * 100:+.1f} [{row.corrected_ci_low * 100:+.1f}, "
@@ -251,10 +253,10 @@ def write_refined_table(metrics_paths: list[str | Path], csv_path, md_path, png,
             f"{row.thesis_eeg_mean:.4f} ± {row.thesis_eeg_std:.4f}")
         shown.append({
             "dimension": row.dimension, "s": label,
-            "τ (median of per-fold val choice)": f(row.tau_median, 2),
+            "τ (median of per-fold val choice)": _number(row.tau_median, 2),
             "accuracy (mean ± std)": f"{row.accuracy_mean:.4f} ± {row.accuracy_std:.4f}",
-            "p (paired one-tailed t)": f(getattr(row, "p_one_tailed", None)),
-            "Shapiro-Wilk p": f(getattr(row, "shapiro_p", None)),
+            "p (paired one-tailed t)": _number(getattr(row, "p_one_tailed", None), 4),
+            "Shapiro-Wilk p": _number(getattr(row, "shapiro_p", None), 4),
             "corrected resampled t (Δ, 95 % CI)": corrected,
             "thesis MAHNOB-HCI EEG (another dataset)": thesis,
             "thesis p / normality": "—" if pd.isna(row.thesis_eeg_p) else
@@ -311,10 +313,7 @@ def _refined_figure(numeric: pd.DataFrame, png, pdf, config: dict) -> None:
     ax.set_ylabel("3-class accuracy vs fixed label")
     ax.set_title(f"Accuracy vs s (thesis Fig. 4.3)\n{data_line(config, ['pmemo'])}", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    fig.savefig(pdf)
-    plt.close(fig)
+    save_figure(fig, png, pdf, dpi=120)
 
 
 # --------------------------------------------------------------------------------------- lag
@@ -412,7 +411,4 @@ def _lag_figure(pooled: pd.DataFrame, summaries: dict, png, pdf, config: dict) -
     ax.set_title(f"Arousal -> skin response cross-correlation\n{data_line(config, ['pmemo'])}",
                  fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    fig.savefig(pdf)
-    plt.close(fig)
+    save_figure(fig, png, pdf, dpi=120)

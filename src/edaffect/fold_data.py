@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edaffect.labels import fold_labels, read_labels
+from edaffect.normalise import standardise
+
 log = logging.getLogger(__name__)
 
 CHANNEL_INPUTS = {"eda": None, "origin": 0, "phasic": 1, "tonic": 2}
@@ -49,35 +52,6 @@ class FoldData:
 
     def __len__(self) -> int:
         return len(self.y)
-
-
-
-
-
-def _read_labels(path: str | Path, dimension: str) -> pd.DataFrame:
-    labels = pd.read_csv(path, dtype={"trial_id": str, "subject": str})
-    column = f"{dimension}_label"
-    missing = {"trial_id", "subject", column} - set(labels.columns)
-    if missing:
-        raise ValueError(f"{path}: missing columns {sorted(missing)}")
-    if labels["trial_id"].duplicated().any():
-        dup = labels.loc[labels["trial_id"].duplicated(), "trial_id"].tolist()[:5]
-        raise ValueError(f"{path}: duplicated trial_id {dup}")
-    return labels.set_index("trial_id")
-
-
-def _zscore(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """Standardise with the training rows' mean and std (constant columns -> 0; NaN -> the
-    training mean, i.e. 0)."""
-    mean = np.nanmean(train, axis=0)
-    std = np.nanstd(train, axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-    out = []
-    for block in (train, *others):
-        z = (block - mean) / std
-        out.append(np.where(np.isfinite(z), z, 0.0).astype(np.float32))
-    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -149,7 +123,7 @@ def load_fold_data(
     splits = read_splits_once(splits_csv)
     roles = load_fold(splits, experiment["fraction"], fold)
     stimulus = splits.drop_duplicates("trial_id").set_index("trial_id")["stimulus"].astype(str)
-    labels = _read_labels(labels_csv, dimension)
+    labels = read_labels(labels_csv, dimension)
     column = f"{dimension}_label"
 
     source = experiment["input"]
@@ -183,24 +157,17 @@ def load_fold_data(
     for role in ("train", "val", "test"):
         ids = [t for t in roles[role] if t in rows]
         skipped += [t for t in roles[role] if t not in rows]
-        unlabelled = [t for t in ids if t not in labels.index]
-        if unlabelled:
-            raise ValueError(
-                f"{labels_csv}: no label for fold {fold} {role} trials {unlabelled[:5]}"
-            )
-        y = labels.loc[ids, column]
-        if y.isna().any():
-            empty = y[y.isna()].index[:5].tolist()
-            raise ValueError(f"{labels_csv}: {column} is empty for trials {empty}")
+        labelled = fold_labels(labels, ids, dimension, fold=fold, role=role)
         x = np.asarray(values[[rows[t] for t in ids]], dtype=np.float64)
-        parts[role] = (ids, x, y.to_numpy().astype(np.int64), labels.loc[ids, "subject"].tolist())
+        parts[role] = (ids, x, labelled[column].to_numpy().astype(np.int64),
+                       labelled["subject"].tolist())
     if skipped:
         log.warning("%d fold trials have no row in %s (excluded upstream): %s", len(skipped),
                     origin, skipped[:10])
 
     xs = [parts[r][1] for r in ("train", "val", "test")]
     if xs[0].ndim == 2:  # hand-crafted features: training-fold scaler
-        xs = _zscore(*xs)
+        xs = standardise(*xs)
     musics: list[np.ndarray | None] = [None, None, None]
     if experiment.get("music") and music_features_csv is None:
         log.info("experiment %s fuses music, but this dataset has none: EDA only (RTCAG)",
@@ -217,7 +184,7 @@ def load_fold_data(
                     f"(stimulus {[songs[t] for t in lost[:5]]})"
                 )
             blocks.append(music.take(songs.to_numpy()))
-        musics = _zscore(*blocks)
+        musics = standardise(*blocks)
     data = [
         FoldData(x, parts[r][2], parts[r][0], parts[r][3], m)
         for r, x, m in zip(("train", "val", "test"), xs, musics, strict=True)

@@ -44,8 +44,7 @@ log = logging.getLogger(__name__)
 FOLD_MODES = ("per_fold", "packed", "vectorised")
 # Config settings that never change a result: read at run time, never rule params or hashes.
 RUNTIME_KEYS = {
-    "training": ("device", "threads", "gpu", "fold_mode", "pack_folds", "checkpoint_every",
-                 "keep_models"),
+    "training": ("device", "threads", "gpu", "fold_mode", "checkpoint_every", "keep_models"),
     "decomposition": ("threads",),
 }
 
@@ -162,10 +161,11 @@ def family_of(experiment: dict, families: dict[str, ModelFamily]) -> ModelFamily
 
 
 def fold_mode(training: dict) -> str:
-    """`training.fold_mode`; the older boolean `training.pack_folds`, when given, decides."""
-    if training.get("pack_folds") is not None:  # optional key without default (kept for profiles)
-        return "packed" if training["pack_folds"] else "per_fold"
-    return training["fold_mode"]
+    """`training.fold_mode`: per_fold, packed or vectorised (docs/architecture.md)."""
+    mode = training["fold_mode"]
+    if mode not in FOLD_MODES:
+        raise ValueError(f"training.fold_mode must be one of {FOLD_MODES}, not {mode!r}")
+    return mode
 
 
 def _lookup(config: dict, dotted: str) -> object:
@@ -240,28 +240,14 @@ def train_svm_folds(job: FoldJob) -> list[dict]:
     """SVM family: `edaffect.baselines.write_svm_fold` per fold (stage files read per fold)."""
     from edaffect.baselines import write_svm_fold
 
-    results = []
-    for fold, run_dir in zip(job.folds, job.run_dirs, strict=True):
-        results.append(
-            write_svm_fold(
-                experiment=job.experiment["name"],
-                dataset=job.dataset,
-                dimension=job.dimension,
-                fold=fold,
-                fraction=float(job.experiment["fraction"]),
-                kind=job.experiment["input"],
-                c=float(job.settings["baselines.svm_c"]),
-                splits_csv=job.inputs["splits_csv"],
-                labels_csv=job.inputs["labels_csv"],
-                eda_features_csv=job.inputs.get("eda_features_csv"),
-                music_features_csv=job.inputs.get("music_features_csv"),
-                inputs_index_csv=job.inputs["inputs_index_csv"],
-                metrics_json=Path(run_dir) / "metrics.json",
-                predictions_csv=Path(run_dir) / "predictions.csv",
-                model_path=Path(run_dir) / "model.pt",
-            )
+    return [
+        write_svm_fold(
+            run_dir, job.inputs, experiment=job.experiment["name"], dataset=job.dataset,
+            dimension=job.dimension, fold=fold, fraction=float(job.experiment["fraction"]),
+            kind=job.experiment["input"], c=float(job.settings["baselines.svm_c"]),
         )
-    return results
+        for fold, run_dir in zip(job.folds, job.run_dirs, strict=True)
+    ]
 
 
 __all__ = [

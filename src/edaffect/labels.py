@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
 
 from edaffect import atomic
 
@@ -67,6 +66,8 @@ def subject_kmeans(
     n_distinct = len(np.unique(points, axis=0)) if len(points) else 0
     if n_distinct < 2:
         return SubjectThresholds(np.nan, np.nan, None, True, True)
+    from sklearn.cluster import KMeans  # not at import: training jobs read labels.csv (3.4 s)
+
     model = KMeans(n_clusters=2, n_init=n_init, random_state=seed, algorithm="lloyd")
     model.fit(points)
     centres = model.cluster_centers_[np.lexsort(model.cluster_centers_.T[::-1])]
@@ -166,9 +167,42 @@ def read_trials(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"trial_id": str, "subject": str, "trial": str, "stimulus": str})
 
 
-def read_labels(path: str | Path) -> pd.DataFrame:
-    """labels.csv with the id columns as strings."""
-    return pd.read_csv(path, dtype={"trial_id": str, "subject": str, "trial": str})
+def read_labels(path: str | Path, dimension: str | None = None) -> pd.DataFrame:
+    """labels.csv with the id columns as strings: the one labels reader.  Checks the id columns
+    (and `{dimension}_label` when given) and unique trial ids; remembers `path` for the errors
+    of `fold_labels`."""
+    labels = pd.read_csv(path, dtype={"trial_id": str, "subject": str, "trial": str})
+    need = {"trial_id", "subject"} | ({f"{dimension}_label"} if dimension else set())
+    missing = need - set(labels.columns)
+    if missing:
+        raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    if labels["trial_id"].duplicated().any():
+        dup = labels.loc[labels["trial_id"].duplicated(), "trial_id"].tolist()[:5]
+        raise ValueError(f"{path}: duplicated trial_id {dup}")
+    labels.attrs["path"] = str(path)
+    return labels
+
+
+def fold_labels(
+    labels: pd.DataFrame, ids, dimension: str, *, fold: int, role: str
+) -> pd.DataFrame:
+    """The labels.csv rows of trials `ids` (one role of one fold), indexed by trial_id, each
+    with a `{dimension}_label`; the error names the file, fold, role and trials otherwise."""
+    origin = labels.attrs.get("path", "labels.csv")
+    column = f"{dimension}_label"
+    if column not in labels.columns:
+        raise ValueError(f"{origin}: no column {column}")
+    by_trial = labels.set_index("trial_id") if "trial_id" in labels.columns else labels
+    ids = list(ids)
+    unlabelled = [t for t in ids if t not in by_trial.index]
+    if unlabelled:
+        raise ValueError(f"{origin}: no label for {len(unlabelled)} fold {fold} {role} trials, "
+                         f"e.g. {unlabelled[:5]}")
+    rows = by_trial.loc[ids]
+    empty = rows.index[rows[column].isna()].tolist()
+    if empty:
+        raise ValueError(f"{origin}: {column} is empty for fold {fold} {role} trials {empty[:5]}")
+    return rows
 
 
 def write_labels(
