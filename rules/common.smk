@@ -438,13 +438,22 @@ def leakage_run_files(name):
     ]
 
 
-def leakage_all_metrics(wildcards):
-    """Every leakage run's metrics.json (what the table aggregates)."""
+def leakage_all_runs(name):
+    """File `name` of every leakage run's folds (what the table aggregates)."""
     return [
         path.format(protocol=p, experiment=e, dataset=d)
         for p, e, d in leakage_combinations()
-        for path in leakage_run_files("metrics.json")
+        for path in leakage_run_files(name)
     ]
+
+
+def leakage_all_metrics(wildcards):
+    return leakage_all_runs("metrics.json")
+
+
+def leakage_all_predictions(wildcards):
+    """The test predictions beside each metrics.json (the inflation is paired per subject)."""
+    return leakage_all_runs("predictions.csv")
 
 
 def leakage_experiment(wildcards):

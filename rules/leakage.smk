@@ -70,6 +70,7 @@ rule leakage_runs:
 rule leakage_table:
     input:
         metrics=leakage_all_metrics,
+        predictions=leakage_all_predictions,
     output:
         csv="results/tables/leakage.csv",
         md="results/tables/leakage.md",
