@@ -29,7 +29,8 @@ def _train(args):
     t0, c0 = time.perf_counter(), time.process_time()
     maan, base = cfg["maan"], cfg["training"]
     training = {**{k: v for k, v in base.items() if k not in RUNTIME_KEYS["training"]},
-                **maan["training"], "device": device}
+                **maan["training"], "device": device,
+                "checkpoint_every": base["checkpoint_every"]}
     n_folds = cfg["split"]["n_folds"]  # both protocols (the fold runner's fold count)
     inputs = {"segments_npz": work / "segments.npz", "segments_csv": work / "segments.csv",
               "labels_csv": work / "labels.csv", "splits_csv": work / "splits.csv"}

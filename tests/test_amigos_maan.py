@@ -142,9 +142,10 @@ def test_synthetic_folder_is_native_and_torcheeg_style_reading_works(tmp_path):
              seed=5)
     native = tmp_path / "data_preprocessed_matlab"
     assert (tmp_path / "ground_truth.csv").is_file()
-    # what torcheeg's amigos reader does: every file of the folder is a participant file,
-    # joined_data[0][k] / labels_selfassessment[0][k][0], empty trials skipped when
-    # sum(shape) == 0, 14 EEG columns, a 5 x 128-sample baseline
+    # the cell layout as TorchEEG's AMIGOSDataset.process_record indexes it (torcheeg 1.1.2):
+    # every file of the folder is a participant file, joined_data[0][k] /
+    # labels_selfassessment[0][k][0], empty trials skipped when sum(shape) == 0, 14 EEG
+    # columns, a 5 x 128-sample baseline; the real reader runs in tests/test_torcheeg_amigos.py
     for name in os.listdir(native):
         subject = int(re.findall(r"Data_Preprocessed_P(\d*).mat", name)[0])
         data = scipy.io.loadmat(os.path.join(native, name), verify_compressed_data_integrity=False)
@@ -166,7 +167,8 @@ def test_synthetic_folder_is_native_and_torcheeg_style_reading_works(tmp_path):
 
 def test_planted_heart_and_eeg_effects_are_measurable(tmp_path):
     generate("amigos", tmp_path, {"n_subjects": 3, "duration_s": [40.0, 50.0],
-                                  "long_video_rate": 0.0}, seed=11)
+                                  "long_video_rate": 0.0, "eeg_artefact_rate": 0.0,
+                                  "ecg_artefact_rate": 0.0}, seed=11)
     truth = pd.read_csv(tmp_path / "ground_truth.csv").set_index("trial_id")
     hr, beta, asym, ids = [], [], [], []
     bands = [EEG_BANDS["alpha"], EEG_BANDS["beta"], EEG_BANDS["gamma"]]
@@ -185,6 +187,32 @@ def test_planted_heart_and_eeg_effects_are_measurable(tmp_path):
     assert stats.spearmanr(hr, t["latent_arousal"]).statistic > 0.5
     assert stats.spearmanr(beta, t["latent_arousal"]).statistic > 0.3
     assert stats.spearmanr(asym, t["latent_valence"]).statistic > 0.5
+
+
+def test_planted_modality_artefacts_degrade_only_their_trials(tmp_path):
+    """Trial-varying reliability: EMG trials carry much more 20-45 Hz power, motion-artefact
+    trials give spurious R peaks (NeuroKit2 finds beats that are not in the true beat list);
+    clean trials of the same run keep the heart-rate effect exact."""
+    gen = generate("amigos", tmp_path, {"n_subjects": 2, "duration_s": [30.0, 40.0],
+                                        "long_video_rate": 0.0, "eeg_artefact_rate": 0.5,
+                                        "ecg_artefact_rate": 0.5, "keep_signals": True}, seed=3)
+    truth = gen.ground_truth.set_index("trial_id")
+    assert 0 < (truth["eeg_emg_gain"] > 0).sum() < len(truth)
+    assert 0 < (truth["ecg_pop_rate_hz"] > 0).sum() < len(truth)
+    gamma, spurious, ids = [], [], []
+    for trial in physio_trials(tmp_path / "data_preprocessed_matlab"):
+        times, _ = hrv_series(trial.ecg[0], 128.0)
+        true = gen.signals[f"{trial.trial_id}_beats"]
+        nearest = np.abs(times[:, None] - true[None, :]).min(axis=1)
+        spurious.append(float(np.mean(nearest > 0.05)))
+        gamma.append(differential_entropy(trial.eeg, 128.0, [EEG_BANDS["gamma"]]).mean())
+        ids.append(trial.trial_id)
+    t = truth.loc[ids]
+    gamma, spurious = np.array(gamma), np.array(spurious)
+    emg = (t["eeg_emg_gain"] > 0).to_numpy()
+    pops = (t["ecg_pop_rate_hz"] > 0).to_numpy()
+    assert gamma[emg].min() > gamma[~emg].max()
+    assert spurious[~pops].max() < 0.01 < spurious[pops].mean()
 
 
 def test_eeg_generator_plants_band_effects_exactly_in_direction():

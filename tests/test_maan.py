@@ -38,6 +38,24 @@ def test_maan_shapes_attention_and_basic():
         assert not torch.allclose(ref, model(x))
 
 
+@pytest.mark.parametrize("kernel, crosses", [(1, False), (0, True)])
+def test_attention_kernel_sets_which_modalities_a_mask_sees(kernel, crosses):
+    """kernel 1: the ECG mask reads only ECG descriptors; 0 (spanning): every descriptor of the
+    concatenation, so the ECG mask's gradient reaches the last EEG channel (autograd oracle)."""
+    from edaffect.models.maan import ModalityAttention
+
+    torch.manual_seed(0)
+    attention = ModalityAttention([6, 6], hidden=4, kernel=kernel)
+    maps = [torch.randn(2, 6, 24, requires_grad=True), torch.randn(2, 6, 14, 10,
+                                                                   requires_grad=True)]
+    masks = attention(maps)
+    assert [m.shape for m in masks] == [(2, 6), (2, 6)]
+    (grad,) = torch.autograd.grad(masks[0].sum(), maps[1])
+    assert bool(grad.abs().sum() > 0) is crosses
+    with pytest.raises(ValueError, match="odd"):
+        ModalityAttention([6, 6], kernel=2)
+
+
 def test_maan_learns_a_planted_eeg_effect():
     torch.manual_seed(1)
     n = 128

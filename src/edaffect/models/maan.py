@@ -8,7 +8,9 @@
 - Modality-aware attention (§2.2): max-pool each modality's map over its spatial/temporal axes
   -> one descriptor per modality (length = its feature channels); concatenate; a shared 1-D
   convolution over the concatenated descriptor; split back per modality; per modality a 1-D
-  convolution + sigmoid = the attention mask, which rescales that modality's feature channels.
+  convolution + sigmoid = the attention mask, which rescales that modality's feature channels
+  (x mask or x (1 + mask), `attention_form`; the shared convolution's taps: `attention_kernel`,
+  0 = spanning the whole concatenated descriptor).
 - Then global average pooling per modality, concatenation, classifier -> 2 logits.
   Basic model = the same without the attention (masks = 1).
 
@@ -99,6 +101,12 @@ class ModalityAttention(nn.Module):
     def __init__(self, sizes: Sequence[int], hidden: int = 4, kernel: int = 3):
         super().__init__()
         self.sizes = list(sizes)
+        # kernel 0 = spanning: 2 x (total channels) - 1 taps, so every position of the shared
+        # map sees the whole concatenated descriptor (every modality's mask sees all modalities)
+        kernel = 2 * sum(self.sizes) - 1 if kernel == 0 else kernel
+        if kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"attention kernel must be odd and >= 1 (or 0 = spanning), "
+                             f"got {kernel}")
         self.shared = nn.Sequential(
             nn.Conv1d(1, hidden, kernel, padding=kernel // 2), nn.ReLU(inplace=True)
         )
@@ -120,7 +128,7 @@ class MAAN(nn.Module):
     def __init__(
         self, layout: dict[str, tuple[int, ...]], *, attention: bool = True, width: int = 8,
         eda_width: int = 8, hidden: Sequence[int] = (32,), attention_hidden: int = 4,
-        attention_form: str = "scale",
+        attention_form: str = "scale", attention_kernel: int = 3,
     ):
         super().__init__()
         if attention_form not in ATTENTION_FORMS:
@@ -143,7 +151,7 @@ class MAAN(nn.Module):
         self.encoders = nn.ModuleDict(encoders)
         channels = [self.encoders[m].out_channels for m in self.modalities]
         self.attention = (
-            ModalityAttention(channels, attention_hidden)
+            ModalityAttention(channels, attention_hidden, attention_kernel)
             if attention and len(self.modalities) > 1 else None
         )
         self.classifier = classifier(sum(channels), tuple(int(h) for h in hidden))
@@ -178,4 +186,5 @@ def build_maan(experiment: dict, layout: dict[str, tuple[int, ...]]) -> MAAN:
         hidden=tuple(model.get("hidden", (32,))),
         attention_hidden=int(model.get("attention_hidden", 4)),
         attention_form=str(model.get("attention_form", "scale")),
+        attention_kernel=int(model.get("attention_kernel", 3)),
     )

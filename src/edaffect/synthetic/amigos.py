@@ -19,6 +19,13 @@ Planted effects (parameters per trial in ground_truth.csv), a = latent arousal, 
   the spectrum); beta and gamma amplitude x exp(BG_PER_AROUSAL * a); frontal alpha amplitude
   x exp(-ALPHA_ASYM_PER_VALENCE * v) on the left (AF3, F7, F3, FC5) and x exp(+...) on the
   right (FC6, F4, F8, AF4): positive valence = relatively less left alpha (more left activity).
+- Modality reliability varies by trial (what a modality-aware attention can exploit; real
+  wearable ECG/EEG are often contaminated): with probability `eeg_artefact_rate` a trial's EEG
+  carries muscle (EMG) artefact, broadband 20-64 Hz noise on every channel at EMG_GAIN x the
+  EEG scale, which swamps the beta/gamma arousal effect; with probability `ecg_artefact_rate` a
+  trial's ECG carries motion artefact, electrode pops (spikes as tall as R waves, ECG_POP_RATE
+  per s) and extra noise, which give spurious R peaks. Drawn independently per trial from their
+  own stream (ground truth `eeg_emg_gain`, `ecg_pop_rate_hz`; 0 = clean).
 Short-video EDA and ratings are drawn from the same streams as before the EEG/ECG were added.
 """
 
@@ -58,6 +65,8 @@ HR_PER_AROUSAL = 6.0  # bpm per SD of latent arousal
 HRV_PER_AROUSAL = 0.35  # log-scale of the RR modulation per SD of arousal
 BG_PER_AROUSAL = 0.25  # log-amplitude of beta and gamma per SD of arousal
 ALPHA_ASYM_PER_VALENCE = 0.25  # log-amplitude of frontal alpha per SD of valence (sign by side)
+EMG_GAIN = (1.0, 3.0)  # SD of a contaminated trial's EMG noise / the EEG scale (uniform range)
+ECG_POP_RATE = (0.3, 1.0)  # electrode pops per second in a contaminated ECG (uniform range)
 
 # PQRST waves (McSharry et al. 2003 style): offset from R (s), amplitude (mV), width (s)
 WAVES = {"P": (-0.20, 0.12, 0.025), "Q": (-0.03, -0.12, 0.010), "R": (0.0, 1.0, 0.010),
@@ -169,6 +178,35 @@ def simulate_eeg(
     return eeg, bg_gain, 2.0 * ALPHA_ASYM_PER_VALENCE * valence
 
 
+def add_emg(rng: np.random.Generator, eeg: np.ndarray, fs: float, scale_uv: float) -> float:
+    """Muscle artefact in place: broadband 20 Hz-Nyquist noise on every channel (own gain per
+    channel), SD = gain x `scale_uv`, gain drawn from EMG_GAIN; returns the gain."""
+    gain = float(rng.uniform(*EMG_GAIN))
+    f = np.fft.rfftfreq(eeg.shape[1], 1.0 / fs)
+    spectrum = (f >= 20.0) * (rng.normal(size=(eeg.shape[0], f.size))
+                              + 1j * rng.normal(size=(eeg.shape[0], f.size)))
+    noise = np.fft.irfft(spectrum, n=eeg.shape[1], axis=1)
+    noise *= rng.lognormal(0.0, 0.3, (eeg.shape[0], 1)) / max(float(noise.std()), 1e-12)
+    eeg += gain * scale_uv * noise
+    return gain
+
+
+def add_motion(rng: np.random.Generator, ecg: np.ndarray, fs: float) -> float:
+    """Motion artefact in place on both ECG leads: electrode pops (20-ms spikes of 0.6-1.4 mV,
+    random sign, Poisson at a rate drawn from ECG_POP_RATE) plus 0.1 mV extra noise; returns
+    the pop rate (per s)."""
+    rate = float(rng.uniform(*ECG_POP_RATE))
+    n = ecg.shape[1]
+    t = np.arange(n) / fs
+    for at in rng.uniform(0, n / fs, rng.poisson(rate * n / fs)):
+        lo, hi = max(0, int((at - 0.06) * fs)), min(n, int((at + 0.06) * fs) + 1)
+        spike = rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 1.4) * np.exp(
+            -0.5 * ((t[lo:hi] - at) / 0.01) ** 2)
+        ecg[:, lo:hi] += spike[None, :] * rng.uniform(0.7, 1.3, (ecg.shape[0], 1))
+    ecg += rng.normal(0, 0.1, ecg.shape)
+    return rate
+
+
 def _nan_runs(rng: np.random.Generator, x: np.ndarray, fs: float) -> int:
     """Blank 1-2 runs: 70 % short (0.1-0.8 s), 30 % long (1.5-5 s); returns samples blanked."""
     for _ in range(int(rng.integers(1, 3))):
@@ -192,6 +230,8 @@ def generate(
     artefact_rate: float = 0.02,
     latent_va_correlation: float = 0.82,
     rating_sd: float = 0.4,
+    eeg_artefact_rate: float = 0.3,
+    ecg_artefact_rate: float = 0.3,
     keep_signals: bool = False,
 ) -> Generated:
     """Write n_subjects participant files into the native folder `root`; return the truth."""
@@ -209,6 +249,7 @@ def generate(
     for s in range(1, n_subjects + 1):
         rng = stream(seed, "amigos", 1, s)  # short-video EDA and ratings (unchanged stream)
         body = stream(seed, "amigos", 5, s)  # EEG, ECG and everything about long videos
+        noisy = stream(seed, "amigos", 6, s)  # EEG/ECG artefacts (leaves the other draws alone)
         subject = f"P{s:02d}"
         physiology = draw_subject(rng)
         heart, brain = draw_heart(body), draw_brain(body)
@@ -245,6 +286,9 @@ def generate(
             times, rate, rsa = beat_times(body, heart, n / FS, a)
             ecg = simulate_ecg(body, heart, n, FS, times)
             eeg, bg_gain, asym = simulate_eeg(body, brain, n, FS, a, v)
+            emg = add_emg(noisy, eeg, FS, brain.scale_uv) if noisy.random() < \
+                eeg_artefact_rate else 0.0
+            pops = add_motion(noisy, ecg, FS) if noisy.random() < ecg_artefact_rate else 0.0
             trial_data = np.zeros((n, N_COLUMNS))
             trial_data[:, EEG_COLUMNS] = eeg.T
             trial_data[:, ECG_COLUMNS] = ecg.T
@@ -280,6 +324,7 @@ def generate(
                 "video_type": "long" if long else "short",
                 "heart_rate_bpm": rate, "rsa_amplitude_s": rsa, "n_beats": len(times),
                 "eeg_beta_gamma_gain": bg_gain, "eeg_frontal_alpha_asymmetry": asym,
+                "eeg_emg_gain": emg, "ecg_pop_rate_hz": pops,
             })
             if keep_signals:
                 signals[f"{subject}_{trial}"] = gsr

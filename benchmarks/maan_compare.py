@@ -1,0 +1,230 @@
+"""Is MAAN really better than the Basic model? Paired comparisons over folds, training seeds and
+subjects on a synthetic AMIGOS (the default config's, or one with other generator settings).
+
+    python benchmarks/maan_compare.py WORKDIR [--set key=value ...] [--seeds 3] [--procs 2]
+        [--variants basic,maan_residual,maan_scale,ecg,eeg] [--protocols subject,segment]
+
+`--set` overrides `datasets.amigos.synthetic` (e.g. `--set eeg_artefact_rate=0`) or, with a
+`maan.` prefix, config `maan` (e.g. `--set maan.training.epochs=10`). Every variant of one
+(seed, protocol, dimension, fold) uses the same training seed (common random numbers). Prints,
+per protocol and dimension, each variant's accuracy (mean over seeds x folds, 95 % CI over
+subjects) and, vs Basic: the mean paired difference with (a) the corrected resampled t-test over
+the folds of each seed (Nadeau & Bengio; the project's test), p combined over seeds by taking
+the median, and (b) a paired t-test and Wilcoxon test over subjects (accuracy per subject,
+averaged over seeds; subject protocol: each subject is tested once per seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+VARIANTS = {  # modalities, attention, maan.model overrides
+    "basic": (["ecg", "eeg"], False, {}),
+    "maan_residual": (["ecg", "eeg"], True, {"attention_form": "residual", "attention_kernel": 3}),
+    "maan_scale": (["ecg", "eeg"], True, {"attention_form": "scale", "attention_kernel": 3}),
+    "maan_residual_span": (["ecg", "eeg"], True, {"attention_form": "residual",
+                                                   "attention_kernel": 0}),
+    "maan_scale_span": (["ecg", "eeg"], True, {"attention_form": "scale", "attention_kernel": 0}),
+    "maan": (["ecg", "eeg"], True, {}),
+    "maan3": (["ecg", "eeg", "eda"], True, {}),
+    "ecg": (["ecg"], False, {}),
+    "eeg": (["eeg"], False, {}),
+    "eda": (["eda"], False, {}),
+}
+
+
+def _set(tree: dict, dotted: str, value) -> None:
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        tree = tree.setdefault(k, {})
+    tree[keys[-1]] = value
+
+
+def prepare(work: Path, cfg: dict) -> None:
+    """Synthetic AMIGOS -> trial table -> labels, splits -> MAAN segments (as the workflow)."""
+    from edaffect.datasets import write_trial_table
+    from edaffect.labels import write_labels
+    from edaffect.maan_data import build_segments
+    from edaffect.splits import write_splits
+    from edaffect.synthetic import generate
+
+    amigos = cfg["datasets"]["amigos"]
+    generate("amigos", work / "synthetic", amigos["synthetic"], seed=cfg["seed"])
+    native = work / "synthetic" / "data_preprocessed_matlab"
+    write_trial_table("amigos", native, work / "trials.csv", work / "raw.npz",
+                      work / "excluded.csv", {"videos": amigos["videos"]})
+    write_labels(work / "trials.csv", work / "labels.csv", seed=cfg["seed"],
+                 n_init=cfg["labels"]["kmeans_n_init"])
+    write_splits(work / "trials.csv", work / "splits.csv", work / "splits_summary.csv",
+                 n_folds=cfg["split"]["n_folds"], fractions=[1.0], seed=cfg["seed"])
+    build_segments(native, work / "labels.csv", cfg["maan"]["segments"], videos=amigos["videos"],
+                   segments_npz=work / "segments.npz", index_csv=work / "segments.csv",
+                   excluded_csv=work / "segments_excluded.csv")
+
+
+def _job(args) -> list[dict]:
+    variant, protocol, dimension, train_seed, work, cfg = args
+    import torch
+
+    torch.set_num_threads(1)
+    from edaffect.maan_study import train_maan_fold
+
+    mods, attention, overrides = VARIANTS[variant]
+    maan = cfg["maan"]
+    model = {**maan["model"], **overrides}
+    training = {**cfg["training"], **maan["training"], "device": "cpu"}
+    n_folds = cfg["split"]["n_folds"]
+    inputs = {"segments_npz": work / "segments.npz", "segments_csv": work / "segments.csv",
+              "labels_csv": work / "labels.csv", "splits_csv": work / "splits.csv"}
+    experiment = {"modalities": mods, "attention": attention, "protocol": protocol,
+                  "name": f"{variant}_{protocol}_s{train_seed}", "model_settings": model}
+    rows = []
+    for fold in range(n_folds):
+        run = work / "runs" / experiment["name"] / dimension / f"fold{fold}"
+        # train_seed shifts shuffles and initialisations (and the segment protocol's folds)
+        m = train_maan_fold(experiment, dimension, fold, inputs=inputs, training=training,
+                            seed=cfg["seed"] + 1000 * train_seed, n_folds=n_folds, run_dir=run)
+        pred = pd.read_csv(run / "predictions.csv", dtype={"trial_id": str})
+        rows.append({"variant": variant, "protocol": protocol, "dimension": dimension,
+                     "seed": train_seed, "fold": fold, "accuracy": m["accuracy"],
+                     "pred": pred[["trial_id", "y_true", "y_pred"]].to_dict("list")})
+    return rows
+
+
+def rows_on_disk(work: Path) -> list[dict]:
+    """The fold results already under WORKDIR/runs (any variant, protocol, seed)."""
+    rows = []
+    for metrics in sorted((work / "runs").glob("*/*/fold*/metrics.json")):
+        name, dimension = metrics.parts[-4], metrics.parts[-3]
+        variant, protocol, seed = name.rsplit("_", 2)
+        pred = pd.read_csv(metrics.with_name("predictions.csv"), dtype={"trial_id": str})
+        rows.append({"variant": variant, "protocol": protocol, "dimension": dimension,
+                     "seed": int(seed[1:]), "fold": int(metrics.parts[-2][4:]),
+                     "accuracy": json.loads(metrics.read_text())["accuracy"],
+                     "pred": pred[["trial_id", "y_true", "y_pred"]].to_dict("list")})
+    return rows
+
+
+def summarise(rows: list[dict], segments_csv: Path) -> pd.DataFrame:
+    from scipy import stats
+
+    from edaffect.reporting.statistics import corrected_resampled_ttest
+
+    index = pd.read_csv(segments_csv, dtype={"segment_id": str, "subject": str})
+    subject_of = index.set_index("segment_id")["subject"]
+    folds = pd.DataFrame([{k: v for k, v in r.items() if k != "pred"} for r in rows])
+    seg = pd.concat([pd.DataFrame({**r["pred"], "variant": r["variant"], "protocol":
+                                   r["protocol"], "dimension": r["dimension"], "seed": r["seed"]})
+                     for r in rows])
+    seg["subject"] = seg["trial_id"].map(subject_of)
+    seg["correct"] = (seg["y_true"] == seg["y_pred"]).astype(float)
+    per_seed = seg.groupby(["protocol", "dimension", "variant", "seed", "subject"])[
+        "correct"].mean()
+
+    def by_subject(protocol, dimension, variant, seeds) -> pd.Series:
+        """Accuracy per subject, averaged over the given seeds (a subject per seed once)."""
+        part = per_seed.loc[(protocol, dimension, variant)]
+        part = part[part.index.get_level_values("seed").isin(seeds)]
+        return part.groupby("subject").mean()
+
+    out = []
+    for (protocol, dimension), part in folds.groupby(["protocol", "dimension"]):
+        base = part[part["variant"] == "basic"].set_index(["seed", "fold"])["accuracy"]
+        for variant, mine in part.groupby("variant"):
+            acc = mine.set_index(["seed", "fold"])["accuracy"]
+            seeds = sorted(mine["seed"].unique())
+            subj = by_subject(protocol, dimension, variant, seeds)
+            half = stats.t.ppf(0.975, len(subj) - 1) * subj.std(ddof=1) / np.sqrt(len(subj))
+            entry = {"protocol": protocol, "dimension": dimension, "variant": variant,
+                     "n_seeds": mine["seed"].nunique(), "acc": 100 * acc.mean(),
+                     "subject_ci95": f"[{100 * (subj.mean() - half):.1f}, "
+                                     f"{100 * (subj.mean() + half):.1f}]"}
+            if variant != "basic" and len(base):
+                diff = (acc - base).dropna()
+                ps = []
+                for seed in sorted(mine["seed"].unique()):
+                    d = diff.loc[seed].to_numpy()
+                    # test 1 fold, validation 1, training k - 2: n_test / n_train = 1 / (k - 2)
+                    ps.append(corrected_resampled_ttest(d, 1.0 / (len(d) - 2)).p_value
+                              if np.any(d) else 1.0)
+                sb = by_subject(protocol, dimension, "basic", seeds)
+                sd = (subj - sb.reindex(subj.index)).dropna()
+                entry.update({
+                    "diff": 100 * diff.mean(),
+                    "p_fold_median": float(np.median(ps)),
+                    "diff_subject_ci95": "[{:.1f}, {:.1f}]".format(*(100 * (sd.mean() + np.array(
+                        [-1, 1]) * stats.t.ppf(0.975, len(sd) - 1) * sd.std(ddof=1)
+                        / np.sqrt(len(sd))))),
+                    "p_subject_t": float(stats.ttest_1samp(sd, 0).pvalue),
+                    "p_subject_wilcoxon": float(stats.wilcoxon(sd).pvalue) if np.any(sd) else 1.0,
+                    "wins_seeds": int(sum(diff.loc[s].mean() > 0 for s in
+                                          mine["seed"].unique())),
+                })
+            out.append(entry)
+    return pd.DataFrame(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("work")
+    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="0 = the workflow's own seed")
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--variants", default="basic,maan_residual,maan_scale,ecg,eeg")
+    ap.add_argument("--protocols", default="subject,segment")
+    ap.add_argument("--reuse", action="store_true", help="keep WORKDIR's segments")
+    ap.add_argument("--summarise", action="store_true",
+                    help="train nothing: summarise every run already under WORKDIR/runs")
+    args = ap.parse_args()
+    work = Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    repo = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((repo / "config.yaml").read_text())
+    for item in args.set:
+        key, value = item.split("=", 1)
+        target = key if key.startswith("maan.") else f"datasets.amigos.synthetic.{key}"
+        _set(cfg, target, yaml.safe_load(value))
+    if args.summarise:
+        rows = rows_on_disk(work)
+        complete = pd.DataFrame([{k: r[k] for k in ("variant", "protocol", "dimension", "seed")}
+                                 for r in rows]).value_counts()
+        keep = set(complete[complete == complete.max()].index)  # only runs with every fold
+        _report([r for r in rows if (r["variant"], r["protocol"], r["dimension"], r["seed"])
+                 in keep], work)
+        return
+    t0 = time.perf_counter()
+    if not (args.reuse and (work / "segments.npz").exists()):
+        prepare(work, cfg)
+    print(f"data: {time.perf_counter() - t0:.1f} s", flush=True)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(v, p, d, s, work, cfg) for s in seeds for p in args.protocols.split(",")
+            for d in cfg["dimensions"] for v in args.variants.split(",")]
+    t0 = time.perf_counter()
+    with Pool(args.procs) as pool:
+        rows = [r for part in pool.map(_job, jobs, chunksize=1) for r in part]
+    print(f"training: {time.perf_counter() - t0:.1f} s wall", flush=True)
+    _report(rows, work)
+
+
+def _report(rows: list[dict], work: Path) -> None:
+    table = summarise(rows, work / "segments.csv")
+    pd.set_option("display.width", 250)
+    print(" ".join(sys.argv[1:]))
+    print(table.round(4).to_string(index=False))
+    table.to_csv(work / "compare.csv", index=False)
+    (work / "compare_folds.json").write_text(json.dumps(
+        [{k: v for k, v in r.items() if k != "pred"} for r in rows]))
+
+
+if __name__ == "__main__":
+    main()
