@@ -39,6 +39,21 @@ class DatasetError(ValueError):
     """A dataset file that cannot be used at all (unreadable, wrong shape, missing GSR)."""
 
 
+def read_native_csv(path: str | Path, required: list[str] | tuple[str, ...] = (),
+                    **read_csv: object) -> pd.DataFrame:
+    """A dataset's own CSV (column names stripped of spaces); DatasetError naming the file when
+    it cannot be read or lacks a `required` column."""
+    try:
+        table = pd.read_csv(path, **read_csv)
+    except Exception as exc:
+        raise DatasetError(f"{path}: unreadable CSV ({type(exc).__name__}: {exc})") from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise DatasetError(f"{path}: columns {missing} missing (has {list(table.columns)})")
+    return table
+
+
 @dataclass
 class TrialRecord:
     """One trial: who, which stimulus, the raw EDA at its native rate and the two ratings."""

@@ -37,6 +37,7 @@ from edaffect.datasets import (
     TrialRecord,
     exclusion,
     native_files,
+    read_native_csv,
     trial_problem,
 )
 
@@ -107,13 +108,7 @@ def read_listener_ratings(
             f"song means; supply a CSV with columns {', '.join(PER_LISTENER_COLUMNS)} "
             "(each listener's own ratings on 0-1 or 1-9) at this path"
         )
-    try:
-        table = pd.read_csv(path, dtype={"subjectId": str})
-    except Exception as exc:
-        raise DatasetError(f"{path}: unreadable CSV ({type(exc).__name__}: {exc})") from exc
-    missing = [c for c in PER_LISTENER_COLUMNS if c not in table.columns]
-    if missing:
-        raise DatasetError(f"{path}: columns {missing} missing (has {list(table.columns)})")
+    table = read_native_csv(path, PER_LISTENER_COLUMNS, dtype={"subjectId": str})
     for col in ("musicId", "Arousal", "Valence"):
         if not pd.api.types.is_numeric_dtype(table[col]):
             raise DatasetError(f"{path}: column {col!r} is not numeric")
@@ -305,14 +300,7 @@ def read(root: Path, rating_scale: str = "auto") -> tuple[list[TrialRecord], lis
 def read_static_means(root: str | Path) -> pd.DataFrame:
     """`annotations/static_annotations.csv` as (musicId, arousal_mean, valence_mean) on 0-1."""
     path = dataset_folder(root) / STATIC_MEANS
-    try:
-        table = pd.read_csv(path)
-    except Exception as exc:
-        raise DatasetError(f"{path}: unreadable CSV ({type(exc).__name__}: {exc})") from exc
-    table.columns = [c.strip() for c in table.columns]
-    missing = [c for c in STATIC_MEANS_COLUMNS if c not in table.columns]
-    if missing:
-        raise DatasetError(f"{path}: columns {missing} missing (has {list(table.columns)})")
+    table = read_native_csv(path, STATIC_MEANS_COLUMNS)
     out = table[STATIC_MEANS_COLUMNS].rename(
         columns={"Arousal(mean)": "arousal_mean", "Valence(mean)": "valence_mean"}
     )
@@ -323,11 +311,6 @@ def read_static_means(root: str | Path) -> pd.DataFrame:
 def read_static_features(root: str | Path) -> pd.DataFrame:
     """`features/static_features.csv`: musicId + the ComParE_2016 functionals, one row a song."""
     path = dataset_folder(root) / STATIC_FEATURES
-    try:
-        table = pd.read_csv(path)
-    except Exception as exc:
-        raise DatasetError(f"{path}: unreadable CSV ({type(exc).__name__}: {exc})") from exc
-    if "musicId" not in table.columns:
-        raise DatasetError(f"{path}: column 'musicId' missing")
+    table = read_native_csv(path, ["musicId"])
     table["musicId"] = table["musicId"].astype(int)
     return table

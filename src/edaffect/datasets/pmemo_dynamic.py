@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edaffect.datasets import DatasetError
+from edaffect.datasets import DatasetError, read_native_csv
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,7 @@ OUTPUT_COLUMNS = [
 
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     """A native annotation CSV with its columns checked (numeric, no duplicates, no gaps)."""
-    try:
-        table = pd.read_csv(path)
-    except Exception as exc:
-        raise DatasetError(f"{path}: unreadable CSV ({type(exc).__name__}: {exc})") from exc
-    table.columns = [str(c).strip() for c in table.columns]
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise DatasetError(f"{path}: columns {missing} missing (has {list(table.columns)})")
-    table = table[columns]
+    table = read_native_csv(path, columns)[columns]
     for column in columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
             raise DatasetError(f"{path}: column {column!r} is not numeric")

@@ -98,21 +98,16 @@ def plot_fig3(
     if source != "kmeans":
         ax.text(0.02, 0.02, f"threshold_source = {source}", transform=ax.transAxes, fontsize=8)
 
-    ax = axes[2]
-    high_a = binarize(a, a_thr).astype(bool)
-    ax.scatter(v[high_a], a[high_a], color=HIGH, label=f"high arousal (n = {high_a.sum()})", **dot)
-    ax.scatter(v[~high_a], a[~high_a], color=LOW, label=f"low arousal (n = {(~high_a).sum()})",
-               **dot)
-    ax.axhline(a_thr, color="k", ls="--", lw=1.2, label=f"arousal threshold = {a_thr:.2f}")
-    ax.set_title("(c) High / low arousal")
-
-    ax = axes[3]
-    high_v = binarize(v, v_thr).astype(bool)
-    ax.scatter(v[high_v], a[high_v], color=HIGH, label=f"high valence (n = {high_v.sum()})", **dot)
-    ax.scatter(v[~high_v], a[~high_v], color=LOW, label=f"low valence (n = {(~high_v).sum()})",
-               **dot)
-    ax.axvline(v_thr, color="k", ls="--", lw=1.2, label=f"valence threshold = {v_thr:.2f}")
-    ax.set_title("(d) High / low valence")
+    for ax, letter, name, values, threshold, line in (
+        (axes[2], "c", "arousal", a, a_thr, axes[2].axhline),
+        (axes[3], "d", "valence", v, v_thr, axes[3].axvline),
+    ):
+        high = binarize(values, threshold).astype(bool)
+        ax.scatter(v[high], a[high], color=HIGH, label=f"high {name} (n = {high.sum()})", **dot)
+        ax.scatter(v[~high], a[~high], color=LOW, label=f"low {name} (n = {(~high).sum()})",
+                   **dot)
+        line(threshold, color="k", ls="--", lw=1.2, label=f"{name} threshold = {threshold:.2f}")
+        ax.set_title(f"({letter}) High / low {name}")
 
     # Ratings are discrete: print how many trials share a point where more than one does.
     points, repeats = np.unique(np.column_stack([v, a]), axis=0, return_counts=True)
