@@ -15,7 +15,11 @@ with --snakefile/--directory, config.yaml layered with --configfile, targets bef
   3. every table CSV, labels.csv, splits.csv, inputs.npy, metrics.json and predictions.csv of the
      two runs compared value by value (runtime columns such as seconds per epoch left out): the
      number of differences must be 0.  All other result files are compared byte for byte and
-     reported (not counted).
+     reported (not counted);
+  4. with --ci (or --resume-case), the resume case: one training fold trained again, with ten
+     epochs, in two copies of the undisturbed run, one SIGKILLed as soon as its first checkpoint
+     is on disk and recovered; the recovered job must log that it resumed from the checkpoint
+     and write the undisturbed training's metrics.json (timing keys aside) and predictions.csv.
 Printed: kills tried, the stages running at each kill, invocations needed, differences, and the
 CPU time of both runs (the harness is a child subreaper, so the CPU of killed jobs is counted).
 
@@ -461,6 +465,103 @@ def compare_runs(ref: Path, new: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------
+# The resume case: a training killed after its first checkpoint resumes from it
+
+# One fold of the CI study's RTCAG on DEAP (benchmarks/faults.yaml), trained again in a copy of
+# the undisturbed run with more epochs: a SIGKILL as soon as its first checkpoint is on disk
+# lands mid-training, whatever the machine's speed (the tiny folds of the random kills finish
+# within a second, so none of them kills a training that then resumes).
+RESUME_TARGET = "results/runs/r_e/deap/valence/fold0/metrics.json"
+RESUME_OVERLAY = "training: {fold_mode: per_fold, epochs: 10, checkpoint_every: 1}\n"
+RESUMED = re.compile(r"resuming from \S+ after epoch (\d+)")
+
+
+def copy_run(src: Path, dest: Path) -> None:
+    """A copy of a finished working directory (results and Snakemake's metadata, times kept)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("locks", "incomplete", "log"))
+
+
+def resume_case(ref_dir: Path, root: Path, configfiles: list[Path], cores: int,
+                logs: Path) -> dict:
+    """Train RESUME_TARGET's fold twice from copies of the undisturbed run: once undisturbed,
+    once SIGKILLed (Snakemake and the job) when its first checkpoint appears, then recovered
+    (`--unlock`, `--rerun-incomplete`).  The recovered job must log that it resumed from the
+    checkpoint, and its metrics.json (timing keys left out) and predictions.csv must equal the
+    undisturbed training's byte for byte."""
+    overlay = root / "resume.yaml"
+    overlay.write_text(RESUME_OVERLAY)
+    base = base_args([RESUME_TARGET], [*configfiles, overlay], cores)
+    run_dir = Path(RESUME_TARGET).parent
+    checkpoint = run_dir / "checkpoint" / "last.pt"
+    t0, out = time.monotonic(), {"target": RESUME_TARGET, "problems": []}
+    if not (ref_dir / run_dir.parent).is_dir():
+        out["problems"].append(f"the study has no {run_dir.parent} (benchmarks/faults.yaml)")
+        return out
+    clean, killed = root / "resume_clean", root / "resume_killed"
+    for d in (clean, killed):
+        copy_run(ref_dir, d)
+    first = snakemake(clean, base, logs / "resume-clean.log")
+    if first.returncode != 0 or first.job_stats.get("train_fold") != 1:
+        out["problems"].append(f"the undisturbed training did not run as one train_fold job "
+                               f"(exit {first.returncode}, jobs {first.job_stats}); {first.log}")
+        return out
+
+    def at_first_checkpoint(inv: Invocation, now: float) -> bool:
+        return (killed / checkpoint).exists()
+
+    calls = [snakemake(killed, base, logs / "resume-kill.log", at_first_checkpoint)]
+    if not calls[0].killed:
+        out["problems"].append(f"the training finished before its first checkpoint was seen; "
+                               f"{calls[0].log}")
+        return out
+    saved = torch_checkpoint_epoch(killed / checkpoint)
+    calls += recover(killed, base, logs, "resume", probe=False, trigger=None)
+    rule_log = killed / "results/logs/train_fold/r_e/deap/valence/fold0.log"
+    text = rule_log.read_text(errors="replace") if rule_log.exists() else ""
+    match = RESUMED.search(text)
+    metrics = killed / RESUME_TARGET
+    resumed = json.loads(metrics.read_text()).get("resumed_from_epoch") if metrics.exists() \
+        else None
+    out.update({
+        "epochs": 10, "killed_with_checkpoint_of_epoch": saved,
+        "log_says_resumed_after_epoch": int(match.group(1)) if match else None,
+        "resumed_from_epoch": resumed, "calls": len(calls) + 1,
+        "cpu_s": round(first.cpu_s + sum(c.cpu_s for c in calls), 1),
+    })
+    if calls[-1].returncode != 0:
+        out["problems"].append(f"the recovered training failed; {calls[-1].log}")
+    if not match or not resumed:
+        out["problems"].append(f"the recovered training did not resume from its checkpoint "
+                               f"(resumed_from_epoch {resumed!r}; {rule_log})")
+    for name in ("metrics.json", "predictions.csv"):
+        a, b = clean / run_dir / name, killed / run_dir / name
+        if not (a.exists() and b.exists()):
+            out["problems"].append(f"{run_dir / name} missing")
+        elif name == "metrics.json":
+            ma, mb = (json.loads(x.read_text()) for x in (a, b))
+            skip = {"train_seconds", "seconds_per_epoch", "resumed_from_epoch"}
+            if {k: v for k, v in ma.items() if k not in skip} != \
+                    {k: v for k, v in mb.items() if k not in skip}:
+                out["problems"].append(f"{run_dir / name}: differs from the undisturbed training")
+        elif a.read_bytes() != b.read_bytes():
+            out["problems"].append(f"{run_dir / name}: bytes differ")
+    out["wall_s"] = round(time.monotonic() - t0, 1)
+    return out
+
+
+def torch_checkpoint_epoch(path: Path) -> int | None:
+    """The epoch a training checkpoint holds (None when it cannot be read)."""
+    try:
+        import torch
+
+        return int(torch.load(path, map_location="cpu", weights_only=False)["state"]["epoch"])
+    except Exception:  # noqa: BLE001 - report only
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
 # The experiment
 
 
@@ -552,7 +653,10 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the working directories")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the undisturbed run a previous call left in --workdir")
-    parser.add_argument("--ci", action="store_true", help="CI mode: at least 5 kills")
+    parser.add_argument("--ci", action="store_true",
+                        help="CI mode: at least 5 kills, and the resume case")
+    parser.add_argument("--resume-case", action="store_true",
+                        help="also kill one training after its first checkpoint (CI: on)")
     parser.add_argument("--clean-twice", action="store_true",
                         help="no kills: two undisturbed runs, compared (determinism)")
     parser.add_argument("--json", default=None, help="also write the report as JSON here")
@@ -620,6 +724,9 @@ def main(argv=None) -> int:
         outcome = disturbed(root / "disturbed", base, logs, kills, ref)
         calls = outcome["calls"]
         result = compare_runs(root / "undisturbed", root / "disturbed")
+        if args.ci or args.resume_case:  # needs the RTCAG on DEAP of benchmarks/faults.yaml
+            report["resume"] = resume_case(root / "undisturbed", root, configfiles, args.cores,
+                                           logs)
         cpu = sum(c.cpu_s for c in calls)
         fired = [k for k in kills if k.fired]
         report.update({
@@ -652,6 +759,8 @@ def main(argv=None) -> int:
     if not args.keep and not args.workdir:
         shutil.rmtree(root, ignore_errors=True)
     ok = not report["differences"] and (args.clean_twice or report["kills_fired"] >= args.kills)
+    if "resume" in report:
+        ok = ok and not report["resume"]["problems"]
     return 0 if ok else 1
 
 
@@ -681,6 +790,16 @@ def print_report(r: dict) -> None:
         print(f"second undisturbed run: {r['second']['wall_s']:.1f} s wall, "
               f"{r['second']['cpu_s']:.1f} s CPU; tables byte-identical: "
               f"{len(r['tables_byte_identical'])} of {len(r['tables'])}")
+    if "resume" in r:
+        c = r["resume"]
+        print(f"resume case ({c['target']}, {c.get('epochs')} epochs): SIGKILL with the "
+              f"checkpoint of epoch {c.get('killed_with_checkpoint_of_epoch')} on disk; the "
+              f"rerun resumed from epoch {c.get('resumed_from_epoch')} (log: after epoch "
+              f"{c.get('log_says_resumed_after_epoch')}); metrics.json and predictions.csv "
+              f"{'equal the undisturbed training' if not c['problems'] else 'PROBLEMS'}; "
+              f"{c.get('calls')} Snakemake calls, {c.get('cpu_s')} s CPU, {c.get('wall_s')} s")
+        for problem in c["problems"]:
+            print(f"  RESUME PROBLEM: {problem}")
     print(f"compared files: {r['compared_files']}; differences: {len(r['differences'])}")
     for rel, why in r["differences"].items():
         print(f"  DIFFERENT {rel}: {why}")

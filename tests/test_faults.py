@@ -200,3 +200,19 @@ def test_second_concurrent_run_is_refused_and_corrupts_nothing(faults, repo_root
                            timeout=300)
     assert third.returncode == 0 and "Nothing to be done" in third.stdout + third.stderr
     assert (tmp_path / "results" / "deap" / "trials.csv").stat().st_size > 0
+
+
+def test_resume_case_trains_a_fold_of_the_ci_study(faults, repo_root):
+    """The resume case retrains one fold of a run that benchmarks/faults.yaml puts in the CI
+    study, with enough epochs that a kill after the first checkpoint lands mid-training."""
+    import yaml
+
+    experiment, dataset = faults.RESUME_TARGET.split("/")[2:4]
+    rows = yaml.safe_load((repo_root / "benchmarks" / "faults.yaml").read_text())["tables"]
+    assert {"experiment": experiment, "dataset": dataset}.items() <= next(
+        row for row in rows["table3"] if row["experiment"] == experiment).items()
+    overlay = yaml.safe_load(faults.RESUME_OVERLAY)["training"]
+    assert overlay["checkpoint_every"] == 1 and overlay["epochs"] >= 5
+    assert overlay["fold_mode"] == "per_fold"
+    match = faults.RESUMED.search("INFO resuming from results/x/checkpoint/last.pt after epoch 3")
+    assert match and match.group(1) == "3"

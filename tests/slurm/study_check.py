@@ -5,6 +5,9 @@ record of the GPU request, and compare the outputs of a local and a SLURM run.
         [--cpus N --mem-mb M]
     python tests/slurm/study_check.py gpu-record JOBS_TXT --gpu-rules train_network ...
     python tests/slurm/study_check.py compare LOCAL_DIR SLURM_DIR TARGET ...
+    python tests/slurm/study_check.py cancel WORKDIR OUT_JSON --rules train_fold decompose_batch
+        [--after-checkpoint train_fold]     # background watcher: scancel one running job a rule
+    python tests/slurm/study_check.py fault-record JOBS_TXT CANCELLED_JSON SLURM_DIR
 
 Every check prints what it compared and exits non-zero with the differences on failure.
 """
@@ -16,7 +19,9 @@ import json
 import math
 import re
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -48,9 +53,11 @@ def derive_profile(
     values: dict[str, str],
     cpus: int | None = None,
     mem_mb: int | None = None,
+    gpu_cpus: int | None = None,
 ) -> dict:
     """The profile with the three marked values replaced (exactly as a cluster user would) and,
-    for a small test node, cpus_per_gpu / mem_mb capped at what the node has."""
+    for a small test node, cpus_per_gpu / mem_mb capped at what the node has (cpus_per_gpu at
+    `gpu_cpus` when given, so that CPU jobs can run beside the one GPU job)."""
     marked = [key for _, key in change_lines(text)]
     if sorted(marked) != sorted(CHANGE_KEYS):
         raise ValueError(
@@ -76,6 +83,8 @@ def derive_profile(
             for key in ("cpus_per_gpu", "cpus_per_task"):
                 if key in block and int(block[key]) > cpus:
                     block[key] = cpus
+        if gpu_cpus is not None and int(block.get("cpus_per_gpu", 0)) > gpu_cpus:
+            block["cpus_per_gpu"] = gpu_cpus
     return profile
 
 
@@ -104,6 +113,23 @@ def job_rule(job: dict[str, str]) -> str:
     return match.group(1) if match else comment
 
 
+def record_id(job: dict[str, str]) -> str:
+    """The id squeue/scancel use: `<array job>_<task>` for an array task, else the job id."""
+    if job.get("ArrayJobId") and job.get("ArrayTaskId"):
+        return f"{job['ArrayJobId']}_{job['ArrayTaskId']}"
+    return job.get("JobId", "")
+
+
+def submissions(jobs: list[dict[str, str]]) -> dict[str, int]:
+    """sbatch calls behind a scheduler record: one per job, one per array (all its tasks)."""
+    arrays = {job["ArrayJobId"] for job in jobs if job.get("ArrayJobId")}
+    singles = [job for job in jobs if not job.get("ArrayJobId")]
+    return {
+        "records": len(jobs), "sbatch": len(singles) + len(arrays), "arrays": len(arrays),
+        "array_tasks": len(jobs) - len(singles),
+    }
+
+
 def job_gpu_request(job: dict[str, str]) -> str:
     """The GPU request as the scheduler recorded it ('' when none)."""
     parts = [
@@ -116,19 +142,24 @@ def job_gpu_request(job: dict[str, str]) -> str:
 
 def check_gpu_record(
     jobs: list[dict[str, str]], gpu_rules: list[str], gpu_model: str, expect_gpu_jobs: int,
-    allowed_failed: int = 0,
+    allowed_failed: int = 0, cancelled: set[str] = frozenset(),
 ) -> list[str]:
-    """Problems with the scheduler's record: jobs not COMPLETED (beyond `allowed_failed`
-    cancelled/failed ones, the fault test's), a GPU request by a rule outside `gpu_rules`, or a
-    number of completed jobs holding one GPU of `gpu_model` other than `expect_gpu_jobs`.  Jobs
-    of the training rules whose family needs no GPU (SVM, stimulus) request 0 GPUs."""
+    """Problems with the scheduler's record: jobs not COMPLETED (beyond `allowed_failed` ones;
+    the jobs in `cancelled`, the fault test's, must be CANCELLED), a GPU request by a rule
+    outside `gpu_rules`, or a number of completed jobs holding one GPU of `gpu_model` other
+    than `expect_gpu_jobs` (array tasks are records of their own).  Jobs of the training rules
+    whose family needs no GPU (SVM, stimulus) request 0 GPUs."""
     problems = []
     n_gpu_jobs = 0
     not_completed = []
     for job in jobs:
         rule = job_rule(job)
         request = job_gpu_request(job)
-        ident = f"job {job.get('JobId')} ({job.get('Comment', '?')})"
+        ident = f"job {record_id(job)} ({job.get('Comment', '?')})"
+        if record_id(job) in cancelled:
+            if job.get("JobState") != "CANCELLED":
+                problems.append(f"{ident}: cancelled by the test, but state {job.get('JobState')}")
+            continue
         if job.get("JobState") != "COMPLETED":
             not_completed.append(f"{ident}: state {job.get('JobState')}")
             continue
@@ -298,6 +329,142 @@ def compare_outputs(local_dir: Path, slurm_dir: Path, targets: list[str]) -> lis
 
 
 # --------------------------------------------------------------------------------------------
+# cancel / fault-record: lose a running job (issue 18); the profile's retries resubmit it
+# --------------------------------------------------------------------------------------------
+def _slurm(*args: str) -> str:
+    """Output of a SLURM client command ('' when it fails: the cluster may be going down)."""
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout if done.returncode == 0 else ""
+
+
+def running_jobs() -> list[tuple[str, str]]:
+    """(squeue id, rule) of every RUNNING job (array tasks as `<array>_<task>`)."""
+    found = []
+    for line in _slurm("squeue", "-h", "-t", "RUNNING", "-o", "%i|%k").splitlines():
+        jobid, _, comment = line.strip().partition("|")
+        if jobid:
+            found.append((jobid, job_rule({"Comment": comment})))
+    return found
+
+
+def final_state(jobid: str, wait_s: float = 20.0) -> str:
+    """The job's state once it has left RUNNING/COMPLETING (or the last state seen)."""
+    state, deadline = "", time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        jobs = parse_scontrol_jobs(_slurm("scontrol", "show", "job", "--oneliner", jobid))
+        state = jobs[0].get("JobState", "") if jobs else ""
+        if state and state not in ("RUNNING", "COMPLETING", "PENDING", "CONFIGURING"):
+            return state
+        time.sleep(0.2)
+    return state
+
+
+def fresh_checkpoints(workdir: Path, since: float) -> list[Path]:
+    """Training checkpoints (results/runs/.../fold*/checkpoint/last.pt) written after `since`."""
+    found = []
+    for path in workdir.glob("results/runs/*/*/*/fold*/checkpoint/last.pt"):
+        try:
+            if path.stat().st_mtime >= since:
+                found.append(path)
+        except FileNotFoundError:  # the job finished and removed it
+            continue
+    return found
+
+
+def watch_and_cancel(
+    workdir: Path, out: Path, rules: list[str], after_checkpoint: set[str],
+    timeout_s: float, poll_s: float = 0.2,
+) -> list[dict]:
+    """Poll squeue and `scancel` the first running job of each rule in `rules`, once each.  A
+    rule in `after_checkpoint` (training) is cancelled only while exactly one job of it runs and
+    a checkpoint newer than that job's start exists: the cancel lands after an epoch was saved,
+    so the resubmitted job must resume from it.  A job that ended before the cancel took effect
+    does not count (the next one is tried).  Writes what it cancelled to `out` (JSON) as it goes."""
+    cancelled: list[dict] = []
+    first_seen: dict[str, float] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and len(cancelled) < len(rules):
+        done = {c["rule"] for c in cancelled}
+        running = running_jobs()
+        now = time.time()
+        for jobid, _ in running:
+            first_seen.setdefault(jobid, now)
+        for rule in rules:
+            if rule in done:
+                continue
+            jobs = [jobid for jobid, r in running if r == rule]
+            if not jobs:
+                continue
+            checkpoint = None
+            if rule in after_checkpoint:
+                fresh = fresh_checkpoints(workdir, first_seen[jobs[0]] - 1.0)
+                if len(jobs) != 1 or len(fresh) != 1:
+                    continue
+                checkpoint = fresh[0]
+            jobid = jobs[0]
+            subprocess.run(["scancel", jobid], check=False, timeout=15)
+            state = final_state(jobid)
+            print(f"cancel: scancel {jobid} ({rule}) -> {state}", flush=True)
+            if state != "CANCELLED":  # it finished first: try the rule's next job
+                continue
+            entry = {"jobid": jobid, "rule": rule}
+            if checkpoint is not None:
+                entry["run_dir"] = str(checkpoint.parent.parent.relative_to(workdir))
+            cancelled.append(entry)
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cancelled, indent=1) + "\n")
+            tmp.replace(out)
+            done.add(rule)
+        time.sleep(poll_s)
+    return cancelled
+
+
+def check_fault_record(
+    jobs: list[dict[str, str]], cancelled: list[dict], rules: list[str], slurm_dir: Path
+) -> list[str]:
+    """Problems with the cancellation test: each rule in `rules` had one job CANCELLED by the
+    test and that job was resubmitted (a later job of the rule, same comment unless it is an
+    array task, COMPLETED); a cancelled training resumed from its checkpoint in the new job."""
+    problems = []
+    by_id = {record_id(job): job for job in jobs}
+    missing = sorted(set(rules) - {c["rule"] for c in cancelled})
+    if missing:
+        problems.append(f"no running job of {missing} was cancelled (the watcher saw none)")
+    for entry in cancelled:
+        job = by_id.get(entry["jobid"])
+        if job is None:
+            problems.append(f"cancelled job {entry['jobid']} is not in the scheduler's record")
+            continue
+        if job.get("JobState") != "CANCELLED":
+            problems.append(f"cancelled job {entry['jobid']}: state {job.get('JobState')}")
+        base = int(job.get("ArrayJobId") or job["JobId"])
+        later = [
+            other for other in jobs
+            if job_rule(other) == entry["rule"] and other.get("JobState") == "COMPLETED"
+            and int(other.get("ArrayJobId") or other["JobId"]) > base
+            and (job.get("ArrayJobId") or other.get("ArrayJobId")
+                 or other.get("Comment") == job.get("Comment"))
+        ]
+        if not later:
+            problems.append(f"cancelled job {entry['jobid']} ({job.get('Comment')}): "
+                            "no later COMPLETED job of the rule resubmitted it")
+        else:
+            entry["resubmitted_as"] = [record_id(other) for other in later]
+        if "run_dir" in entry:
+            metrics = slurm_dir / entry["run_dir"] / "metrics.json"
+            resumed = json.loads(metrics.read_text()).get("resumed_from_epoch") \
+                if metrics.exists() else None
+            entry["resumed_from_epoch"] = resumed
+            if not resumed:
+                problems.append(f"{metrics}: resumed_from_epoch is {resumed!r}; the job "
+                                "cancelled after a checkpoint did not resume from it")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -309,12 +476,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpu-model", required=True)
     p.add_argument("--cpus", type=int)
     p.add_argument("--mem-mb", type=int)
+    p.add_argument("--gpu-cpus", type=int, help="cap of cpus_per_gpu (default: --cpus)")
     g = sub.add_parser("gpu-record", help="check `scontrol show job --oneliner` output")
     g.add_argument("jobs_txt")
     g.add_argument("--gpu-rules", nargs="+", required=True)
     g.add_argument("--gpu-model", required=True)
     g.add_argument("--expect-gpu-jobs", type=int, required=True)
     g.add_argument("--allowed-failed", type=int, default=0)
+    g.add_argument("--cancelled", default=None, help="the cancel watcher's JSON")
+    w = sub.add_parser("cancel", help="scancel one running job of each rule (background)")
+    w.add_argument("workdir")
+    w.add_argument("out")
+    w.add_argument("--rules", nargs="+", required=True)
+    w.add_argument("--after-checkpoint", nargs="*", default=[])
+    w.add_argument("--timeout", type=float, default=900)
+    f = sub.add_parser("fault-record", help="check the cancelled jobs and their resubmission")
+    f.add_argument("jobs_txt")
+    f.add_argument("cancelled")
+    f.add_argument("slurm_dir")
+    f.add_argument("--rules", nargs="+", required=True)
     c = sub.add_parser("compare", help="compare the outputs of a local and a SLURM run")
     c.add_argument("local_dir")
     c.add_argument("slurm_dir")
@@ -332,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             cpus=args.cpus,
             mem_mb=args.mem_mb,
+            gpu_cpus=args.gpu_cpus,
         )
         dest = Path(args.dest)
         dest.mkdir(parents=True, exist_ok=True)
@@ -344,18 +525,38 @@ def main(argv: list[str] | None = None) -> int:
             f"account={args.account}, gpu_model={args.gpu_model}"
         )
         return 0
-    if args.command == "gpu-record":
+    if args.command == "cancel":
+        found = watch_and_cancel(Path(args.workdir), Path(args.out), args.rules,
+                                 set(args.after_checkpoint), args.timeout)
+        print(f"cancel: cancelled {[c['jobid'] for c in found]}")
+        return 0
+    if args.command == "fault-record":
         jobs = parse_scontrol_jobs(Path(args.jobs_txt).read_text())
+        path = Path(args.cancelled)
+        cancelled = json.loads(path.read_text()) if path.exists() else []
+        problems = check_fault_record(jobs, cancelled, args.rules, Path(args.slurm_dir))
+        for entry in cancelled:
+            print(f"  cancelled {entry['rule']} job {entry['jobid']} -> resubmitted as "
+                  f"{entry.get('resubmitted_as')}"
+                  + (f", {entry['run_dir']} resumed from epoch {entry.get('resumed_from_epoch')}"
+                     if "run_dir" in entry else ""))
+    elif args.command == "gpu-record":
+        jobs = parse_scontrol_jobs(Path(args.jobs_txt).read_text())
+        cancelled = set()
+        if args.cancelled and Path(args.cancelled).exists():
+            cancelled = {c["jobid"] for c in json.loads(Path(args.cancelled).read_text())}
         problems = check_gpu_record(jobs, args.gpu_rules, args.gpu_model, args.expect_gpu_jobs,
-                                    args.allowed_failed)
+                                    args.allowed_failed, cancelled)
         for job in jobs:
             print(
-                f"  job {job.get('JobId')}: {job_rule(job):<22} {job.get('JobState'):<10} "
+                f"  job {record_id(job)}: {job_rule(job):<22} {job.get('JobState'):<10} "
                 f"cpus={job.get('NumCPUs')} gpu={job_gpu_request(job) or '-'}"
             )
         n_gpu = sum(f"gpu:{args.gpu_model}:1" in job_gpu_request(j) for j in jobs)
+        count = submissions(jobs)
         print(f"scheduler record: {len(jobs)} jobs, {n_gpu} with one GPU "
-              f"(expected {args.expect_gpu_jobs} completed)")
+              f"(expected {args.expect_gpu_jobs} completed); {count['sbatch']} sbatch "
+              f"submissions ({count['arrays']} job arrays holding {count['array_tasks']} tasks)")
     else:
         print(f"comparing {args.local_dir} (local) with {args.slurm_dir} (SLURM):")
         problems = compare_outputs(Path(args.local_dir), Path(args.slurm_dir), args.targets)

@@ -174,3 +174,49 @@ def test_compare_ignores_runtime_columns_but_not_results(tmp_path):
     assert any("accuracy_mean" in p for p in problems)
     assert any("table3.md" in p for p in problems)
     assert any("metrics.json: accuracy" in p for p in problems)
+
+
+# The record of the fault test: a decomposition job and a training cancelled, both resubmitted;
+# the second training is an array task (ArrayJobId/ArrayTaskId, comment of the array's first).
+FAULT_RECORD = """\
+JobId=4 JobState=CANCELLED Comment=rule_decompose_batch_wildcards_deap_0 TresPerNode=N/A
+JobId=6 JobState=COMPLETED Comment=rule_decompose_batch_wildcards_deap_0 TresPerNode=N/A
+JobId=7 JobState=CANCELLED Comment=rule_train_fold_wildcards_r_f_deap_valence_0 TresPerJob=gres:gpu:fake:1
+JobId=9 ArrayJobId=8 ArrayTaskId=1 JobState=COMPLETED Comment=rule_train_fold_wildcards_r_f_deap_valence_1 TresPerJob=gres:gpu:fake:1
+JobId=8 ArrayJobId=8 ArrayTaskId=2 JobState=COMPLETED Comment=rule_train_fold_wildcards_r_f_deap_valence_1 TresPerJob=gres:gpu:fake:1
+"""  # noqa: E501
+
+
+def test_fault_record_needs_cancel_resubmission_and_resume(tmp_path):
+    jobs = study_check.parse_scontrol_jobs(FAULT_RECORD)
+    assert [study_check.record_id(j) for j in jobs] == ["4", "6", "7", "8_1", "8_2"]
+    assert study_check.submissions(jobs) == {
+        "records": 5, "sbatch": 4, "arrays": 1, "array_tasks": 2}
+    fold = tmp_path / "results/runs/r_f/deap/valence/fold0"
+    fold.mkdir(parents=True)
+    cancelled = [{"jobid": "4", "rule": "decompose_batch"},
+                 {"jobid": "7", "rule": "train_fold", "run_dir": str(fold.relative_to(tmp_path))}]
+    rules = ["decompose_batch", "train_fold"]
+    (fold / "metrics.json").write_text(json.dumps({"resumed_from_epoch": 3}))
+    assert study_check.check_fault_record(jobs, cancelled, rules, tmp_path) == []
+    assert cancelled[1]["resubmitted_as"] == ["8_1", "8_2"]
+    # exactly the cancelled jobs may be non-COMPLETED; the GPU count is of completed jobs
+    ids = {"4", "7"}
+    assert study_check.check_gpu_record(jobs, ["train_fold"], "fake", 2, cancelled=ids) == []
+    assert study_check.check_gpu_record(jobs, ["train_fold"], "fake", 3, cancelled=ids)
+    assert study_check.check_gpu_record(jobs, ["train_fold"], "fake", 2, cancelled={"4"})
+    # a training that started from scratch again, a job never resubmitted, a missed rule
+    (fold / "metrics.json").write_text(json.dumps({"resumed_from_epoch": 0}))
+    assert any("did not resume" in p
+               for p in study_check.check_fault_record(jobs, cancelled, rules, tmp_path))
+    (fold / "metrics.json").write_text(json.dumps({"resumed_from_epoch": 3}))
+    assert any("no later COMPLETED" in p for p in study_check.check_fault_record(
+        [j for j in jobs if j["JobId"] != "6"], cancelled, rules, tmp_path))
+    assert any("was cancelled" in p for p in study_check.check_fault_record(
+        jobs, cancelled[1:], rules, tmp_path))
+
+
+def test_derive_profile_can_leave_cpus_beside_the_gpu_job():
+    values = {"slurm_partition": "p", "slurm_account": "a", "gpu_model": "m"}
+    derived = study_check.derive_profile(SLURM_PROFILE.read_text(), values, cpus=2, gpu_cpus=1)
+    assert derived["set-resources"]["train_fold"]["cpus_per_gpu"] == 1
