@@ -53,8 +53,8 @@ else
     done
     EXPECT_GPU_JOBS=${EXPECT_GPU_JOBS:-9}
 fi
-# tests/slurm/study.yaml: eight epochs with a checkpoint after each (a cancelled training
-# resumes mid-training); both runs get the same layers.
+# tests/slurm/study.yaml: 40 epochs (networks, Res-SIN) with a checkpoint after each (a cancelled
+# training resumes mid-training); both runs get the same layers.
 CONFIGS=("$REPO/config/tiny.yaml" "$REPO/tests/slurm/study.yaml")
 
 T0=$SECONDS
