@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from maan_demo import prepare  # the workflow's AMIGOS stages, shared with the demo
 
 VARIANTS = {  # modalities, attention, maan.model overrides
     "basic": (["ecg", "eeg"], False, {}),
@@ -47,28 +48,6 @@ def _set(tree: dict, dotted: str, value) -> None:
     for k in keys[:-1]:
         tree = tree.setdefault(k, {})
     tree[keys[-1]] = value
-
-
-def prepare(work: Path, cfg: dict) -> None:
-    """Synthetic AMIGOS -> trial table -> labels, splits -> MAAN segments (as the workflow)."""
-    from edaffect.datasets import write_trial_table
-    from edaffect.labels import write_labels
-    from edaffect.maan_data import build_segments
-    from edaffect.splits import write_splits
-    from edaffect.synthetic import generate
-
-    amigos = cfg["datasets"]["amigos"]
-    generate("amigos", work / "synthetic", amigos["synthetic"], seed=cfg["seed"])
-    native = work / "synthetic" / "data_preprocessed_matlab"
-    write_trial_table("amigos", native, work / "trials.csv", work / "raw.npz",
-                      work / "excluded.csv", {"videos": amigos["videos"]})
-    write_labels(work / "trials.csv", work / "labels.csv", seed=cfg["seed"],
-                 n_init=cfg["labels"]["kmeans_n_init"])
-    write_splits(work / "trials.csv", work / "splits.csv", work / "splits_summary.csv",
-                 n_folds=cfg["split"]["n_folds"], fractions=[1.0], seed=cfg["seed"])
-    build_segments(native, work / "labels.csv", cfg["maan"]["segments"], videos=amigos["videos"],
-                   segments_npz=work / "segments.npz", index_csv=work / "segments.csv",
-                   excluded_csv=work / "segments_excluded.csv")
 
 
 def _job(args) -> list[dict]:

@@ -46,15 +46,12 @@ def _train(args):
     return name, time.perf_counter() - t0, time.process_time() - c0, accs
 
 
-def main() -> None:
-    work = Path(sys.argv[1]).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    repo = Path(__file__).resolve().parents[1]
-    cfg = yaml.safe_load((repo / "config.yaml").read_text())
+def prepare(work: Path, cfg: dict) -> dict[str, tuple[float, float]]:
+    """Synthetic AMIGOS -> trial table -> labels, splits -> MAAN segments (as the workflow);
+    returns (wall s, CPU s) per stage."""
     from edaffect.datasets import write_trial_table
     from edaffect.labels import write_labels
     from edaffect.maan_data import build_segments
-    from edaffect.maan_study import write_report
     from edaffect.splits import write_splits
     from edaffect.synthetic import generate
 
@@ -77,6 +74,17 @@ def main() -> None:
                    segments_npz=work / "segments.npz", index_csv=work / "segments.csv",
                    excluded_csv=work / "segments_excluded.csv")
     stages["maan_segments"] = (time.perf_counter() - t0, time.process_time() - c0)
+    return stages
+
+
+def main() -> None:
+    work = Path(sys.argv[1]).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    repo = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((repo / "config.yaml").read_text())
+    from edaffect.maan_study import write_report
+
+    stages = prepare(work, cfg)
     t0 = time.perf_counter()
     jobs = [(n, e["options"], work, cfg, "cpu") for n, e in cfg["experiments"].items()
             if e["model"] == "maan"]
