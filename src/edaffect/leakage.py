@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from edaffect.reporting.statistics import corrected_resampled_ttest
 
 log = logging.getLogger(__name__)
 
@@ -183,15 +183,14 @@ def run_protocol(
 
 def corrected_interval(values: np.ndarray, ratio: float, confidence: float = 0.95):
     """Mean, corrected variance of the mean ((1/k + n_test/n_train)·s², Nadeau & Bengio) and its
-    `confidence` interval (t, k − 1 df)."""
+    `confidence` interval (t, k − 1 df): `reporting.statistics.corrected_resampled_ttest`."""
     values = np.asarray(values, dtype=float)
     k = values.size
     mean = float(values.mean())
     if k < 2:
         return mean, float("nan"), float("nan"), float("nan")
-    var_mean = (1.0 / k + ratio) * float(values.var(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, k - 1)) * math.sqrt(var_mean)
-    return mean, var_mean, mean - half, mean + half
+    test = corrected_resampled_ttest(values, ratio, confidence)
+    return mean, (1.0 / k + ratio) * float(values.var(ddof=1)), test.ci_low, test.ci_high
 
 
 def paired_subject_interval(
@@ -223,14 +222,9 @@ def paired_subject_interval(
            "ci_low": float("nan"), "ci_high": float("nan"), "p": float("nan")}
     if n < 2:
         return out
-    se = float(per_subject.std(ddof=1)) / math.sqrt(n)
-    if se == 0.0:
-        out.update(ci_low=out["mean"], ci_high=out["mean"],
-                   p=1.0 if out["mean"] == 0.0 else 0.0)
-        return out
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    out.update(ci_low=out["mean"] - half, ci_high=out["mean"] + half,
-               p=float(2 * stats.t.sf(abs(out["mean"]) / se, n - 1)))
+    # a plain paired t over subjects: the corrected resampled t-test with no train/test overlap
+    test = corrected_resampled_ttest(per_subject, 0.0, confidence)
+    out.update(ci_low=test.ci_low, ci_high=test.ci_high, p=test.p_value)
     return out
 
 
