@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edaffect import atomic
 from edaffect.continuous import (
     FoldFrames,
     Frames,
@@ -233,13 +233,10 @@ def job_folds(job):
 
 def write_run(run_dir: Path, metrics: dict, predictions: pd.DataFrame,
               float_format: str | None) -> None:
-    """predictions.csv and metrics.json of one run directory, each written then renamed."""
-    tmp = run_dir / "predictions.tmp.csv"
-    predictions.to_csv(tmp, index=False, float_format=float_format)
-    os.replace(tmp, run_dir / "predictions.csv")
-    tmp = run_dir / "metrics.tmp"
-    tmp.write_text(json.dumps(metrics, indent=1, default=float))
-    os.replace(tmp, run_dir / "metrics.json")
+    """predictions.csv and metrics.json of one run directory, each written kill-safe."""
+    atomic.to_csv(predictions, run_dir / "predictions.csv", index=False,
+                  float_format=float_format)
+    atomic.write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1, default=float))
 
 
 def _save_model(obj: dict, path: Path) -> None:
@@ -247,15 +244,10 @@ def _save_model(obj: dict, path: Path) -> None:
     ridge alpha/coef/intercept) are pickled without importing torch (pickle.load)."""
     import pickle
 
-    tmp = path.with_suffix(".tmp")
     if "state_dict" in obj:
-        import torch
-
-        torch.save(obj, tmp)
+        atomic.torch_save(obj, path)
     else:
-        with open(tmp, "wb") as handle:
-            pickle.dump(obj, handle)
-    os.replace(tmp, path)
+        atomic.write_bytes(path, pickle.dumps(obj))
 
 
 def train_folds(job) -> list[dict]:
