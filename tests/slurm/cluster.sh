@@ -181,7 +181,13 @@ logs() {
 case "${1:-}" in
     install) install ;;
     up)
-        if [ -e "$DIR/slurmctld.pid" ]; then die "a cluster is running in $DIR (run: $0 down)"; fi
+        # A cluster this script started earlier whose run was killed before its teardown (a CI
+        # run stopped mid-study on the same machine): its daemons hold the ports and its pid
+        # files block a new start.  It is ours (pid files in $DIR, a marked slurm.conf): stop it.
+        if [ -e "$DIR/slurmctld.pid" ] || [ -e "$DIR/slurmd.pid" ] || [ -e "$DIR/munged.pid" ]; then
+            echo "cluster.sh: a cluster left in $DIR by an earlier run (not torn down): stopping it"
+            down
+        fi
         # A failed start prints the logs and stops whatever it started (own process, so
         # that `set -e` stays in force inside up()).
         if ! bash "$0" _up; then logs; down; die "cluster start failed"; fi ;;
