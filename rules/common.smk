@@ -263,6 +263,37 @@ CPU_TRAINED_REGEX = (
 )
 
 
+def study_dimensions(name):
+    """The dimensions the study reads of an experiment: the refined-labels experiment's own
+    (continuous.refined.dimensions), every config dimension for the others."""
+    if name == config["continuous"]["refined_experiment"]:
+        return [d for d in DIMENSIONS if d in config["continuous"]["refined"]["dimensions"]]
+    return DIMENSIONS
+
+
+# Packed training (rules/training.smk): one job per (experiment, dataset) trains every dimension
+# and fold (train_folds, train_folds_cpu); an experiment read in some dimensions only trains
+# those, one job per (experiment, dataset, dimension) (train_dimension_folds).
+SOME_DIMENSIONS = [n for n in TRAINED_EXPERIMENTS if study_dimensions(n) != DIMENSIONS]
+
+
+def experiments_regex(names):
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+GPU_ALL_DIMENSIONS_REGEX = experiments_regex(
+    n
+    for n in TRAINED_EXPERIMENTS
+    if n not in SOME_DIMENSIONS and re.fullmatch(GPU_TRAINED_REGEX, n)
+)
+CPU_ALL_DIMENSIONS_REGEX = experiments_regex(
+    n
+    for n in TRAINED_EXPERIMENTS
+    if n not in SOME_DIMENSIONS and re.fullmatch(CPU_TRAINED_REGEX, n)
+)
+SOME_DIMENSIONS_REGEX = experiments_regex(SOME_DIMENSIONS)
+
+
 def fold_family(wildcards):
     return family_of(experiment_config(wildcards.experiment), FAMILIES)
 
@@ -308,12 +339,21 @@ def fold_runtime(wildcards):
 
 
 def packed_runtime(wildcards):
-    """All folds in one job: a fold's runtime per two folds (demo folds are short)."""
-    return fold_family(wildcards).runtime_min * max(1, N_FOLDS // 2)
+    """All folds (and dimensions) in one job: a fold's runtime per two folds of each dimension
+    (demo folds are short)."""
+    dimensions = 1 if "dimension" in wildcards.keys() else len(DIMENSIONS)
+    return fold_family(wildcards).runtime_min * max(1, N_FOLDS // 2) * dimensions
 
 
 def packed_fold_outputs(name):
-    """One file `name` of every fold of an (experiment, dataset, dimension): packed training."""
+    """One file `name` of every dimension and fold of an (experiment, dataset): packed training."""
+    pattern = RUN_DIR.replace("{experiment}", "{{experiment}}").replace("{dataset}", "{{dataset}}")
+    return expand(f"{pattern}/{name}", dimension=DIMENSIONS, fold=FOLDS)
+
+
+def dimension_fold_outputs(name):
+    """One file `name` of every fold of an (experiment, dataset, dimension): packed training of
+    an experiment the study reads in some dimensions only."""
     pattern = (
         RUN_DIR.replace("{experiment}", "{{experiment}}")
         .replace("{dataset}", "{{dataset}}")
@@ -391,7 +431,7 @@ def refined_metrics(wildcards):
     name = CONTINUOUS["refined_experiment"]
     return [
         f"{run_dir(name, CONTINUOUS_DATASET, dim, fold)}/metrics.json"
-        for dim in CONTINUOUS["refined"]["dimensions"]
+        for dim in study_dimensions(name)
         for fold in FOLDS
     ]
 

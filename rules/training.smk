@@ -1,11 +1,16 @@
 # The fold runner (edaffect.fold_runner): every trained experiment - RTCAN-1D / RTCAG and the
 # 3-layer CNN (Tables 3-6), the SVM baselines (Table 3), Res-SIN (its Table 2) and any family
-# added under config `model_families` - is trained by this one rule pair and one script.
-# `training.fold_mode` (a runtime choice, not a param) picks the rule:
+# added under config `model_families` - is trained by these rules and one script.
+# `training.fold_mode` (a runtime choice, not a param) picks the rules:
 #   per_fold   -> train_fold:  one job per (experiment, dataset, dimension, fold)
-#   packed     -> train_folds: one job per (experiment, dataset, dimension), folds in sequence
-#   vectorised -> train_folds, with the family's vectorised trainer where it has one.
-# Both rules write the same files with the same params, so switching modes reruns nothing.
+#   packed     -> train_folds: one job per (experiment, dataset): every dimension and fold in
+#                 sequence, in one process (start-up paid once); an experiment the study reads
+#                 in some dimensions only (the refined labels) -> train_dimension_folds, one job
+#                 per (experiment, dataset, dimension)
+#   vectorised -> as packed, with the family's vectorised trainer where it has one.
+# All rules write the same files with the same params, so switching modes reruns nothing.
+# GPU families train in train_fold/train_folds, the others in the *_cpu twins (a cluster profile
+# gives the first a GPU model).
 # The epoch is chosen on the validation fold, the test fold is scored once; a killed job
 # resumes from results/runs/.../fold{fold}/checkpoint/.  Outputs are requested by the tables.
 # model.pt is temp() unless `training.keep_models` (a runtime choice): Snakemake deletes it once
@@ -45,6 +50,30 @@ use rule train_fold as train_folds with:
         metrics=packed_fold_outputs("metrics.json"),
         predictions=packed_fold_outputs("predictions.csv"),
         model=kept_models(packed_fold_outputs("model.pt")),
+    wildcard_constraints:
+        experiment=GPU_ALL_DIMENSIONS_REGEX,
+    resources:
+        mem_mb=fold_mem_mb,
+        runtime=packed_runtime,
+        gpu=fold_gpus,
+    log:
+        "results/logs/train_folds/{experiment}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/train_folds/{experiment}/{dataset}.tsv"
+
+
+use rule train_folds as train_folds_cpu with:
+    wildcard_constraints:
+        experiment=CPU_ALL_DIMENSIONS_REGEX,
+
+
+use rule train_fold as train_dimension_folds with:
+    output:
+        metrics=dimension_fold_outputs("metrics.json"),
+        predictions=dimension_fold_outputs("predictions.csv"),
+        model=kept_models(dimension_fold_outputs("model.pt")),
+    wildcard_constraints:
+        experiment=SOME_DIMENSIONS_REGEX,
     resources:
         mem_mb=fold_mem_mb,
         runtime=packed_runtime,
@@ -60,18 +89,17 @@ use rule train_fold as train_fold_cpu with:
         experiment=CPU_TRAINED_REGEX,
 
 
-use rule train_folds as train_folds_cpu with:
-    wildcard_constraints:
-        experiment=CPU_TRAINED_REGEX,
-
-
-# Only one of the two layouts may produce a run's files.
+# Only one of the layouts may produce a run's files.
 if FOLD_MODE == "per_fold":
 
     ruleorder: train_fold > train_folds
+    ruleorder: train_fold > train_dimension_folds
     ruleorder: train_fold_cpu > train_folds_cpu
+    ruleorder: train_fold_cpu > train_dimension_folds
 
 else:
 
     ruleorder: train_folds > train_fold
+    ruleorder: train_dimension_folds > train_fold
     ruleorder: train_folds_cpu > train_fold_cpu
+    ruleorder: train_dimension_folds > train_fold_cpu

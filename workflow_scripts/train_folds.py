@@ -1,5 +1,6 @@
-"""Rules train_fold / train_folds (the fold runner): train one fold, or every fold of an
-(experiment, dataset, dimension) in one process, with the experiment's model family."""
+"""Rules train_fold / train_folds / train_dimension_folds (the fold runner): train one fold, or
+every fold of an (experiment, dataset) - each dimension in turn - in one process, with the
+experiment's model family."""
 
 from edaffect.rule_io import rule_context
 
@@ -14,27 +15,33 @@ gpu_claim = acquire_device() if int(getattr(smk.resources, "gpu", 0) or 0) > 0 e
 if gpu_claim is not None and gpu_claim.device is not None:
     log.info("device pool: this job uses GPU %s", gpu_claim.device)
 
-from pathlib import Path
-
-from edaffect.fold_runner import FoldJob, family_of, fold_mode, fold_of, model_families, run_job
-
-runs = [Path(path).parent for path in smk.paths("metrics")]
-training = smk.config["training"]  # runtime settings are read here, never params
-job = FoldJob(
-    experiment=dict(smk.params.experiment),
-    dataset=smk.wildcards.dataset,
-    dimension=smk.wildcards.dimension,
-    folds=[fold_of(run) for run in runs],
-    run_dirs=runs,
-    inputs={key: str(value) for key, value in smk.input.items()},
-    settings=dict(smk.params.settings),
-    seed=int(smk.params.seed),
-    threads=smk.threads,
-    device=training["device"],
-    checkpoint_every=int(training["checkpoint_every"]),
-    mode=fold_mode(training),
+from edaffect.fold_runner import (
+    FoldJob,
+    family_of,
+    fold_mode,
+    model_families,
+    run_job,
+    runs_by_dimension,
 )
-family = family_of(job.experiment, model_families(smk.config))
-log.info("%s %s %s: folds %s (%s, mode %s)", job.experiment["name"], job.dataset,
-         job.dimension, job.folds, family.name, job.mode)
-run_job(job, family)
+
+training = smk.config["training"]  # runtime settings are read here, never params
+family = None
+for dimension, (folds, runs) in runs_by_dimension(smk.paths("metrics")).items():
+    job = FoldJob(
+        experiment=dict(smk.params.experiment),
+        dataset=smk.wildcards.dataset,
+        dimension=dimension,
+        folds=folds,
+        run_dirs=runs,
+        inputs={key: str(value) for key, value in smk.input.items()},
+        settings=dict(smk.params.settings),
+        seed=int(smk.params.seed),
+        threads=smk.threads,
+        device=training["device"],
+        checkpoint_every=int(training["checkpoint_every"]),
+        mode=fold_mode(training),
+    )
+    family = family or family_of(job.experiment, model_families(smk.config))
+    log.info("%s %s %s: folds %s (%s, mode %s)", job.experiment["name"], job.dataset,
+             job.dimension, job.folds, family.name, job.mode)
+    run_job(job, family)

@@ -5,9 +5,10 @@ one rule pair in rules/training.smk and one script (workflow_scripts/train_folds
 
 - `training.fold_mode: per_fold`  -> rule `train_fold`: one job per (experiment, dataset,
   dimension, fold) (clusters: one GPU job per fold);
-- `packed` (default)              -> rule `train_folds`: one job trains every fold of an
-  (experiment, dataset, dimension) in one process, one fold after the other (saves the
-  interpreter + torch start-up per fold on a laptop);
+- `packed` (default)              -> rule `train_folds`: one job trains every dimension and fold
+  of an (experiment, dataset) in one process, one fold after the other (saves the interpreter
+  + torch start-up per fold on a laptop; an experiment read in some dimensions only: rule
+  `train_dimension_folds`, one job per dimension);
 - `vectorised`                    -> rule `train_folds`, and a family that provides
   `train_vectorised` trains all folds at once in that one process (others fall back to packed).
 
@@ -223,6 +224,18 @@ def fold_of(run_dir: str | Path) -> int:
     return int(match.group(1))
 
 
+def runs_by_dimension(metrics_paths: list[str]) -> dict[str, tuple[list[int], list[Path]]]:
+    """A training job's metrics.json outputs -> {dimension: (folds, run directories)}, in the
+    order given: a packed job trains each dimension's folds as one `FoldJob`."""
+    out: dict[str, tuple[list[int], list[Path]]] = {}
+    for path in metrics_paths:
+        run = Path(path).parent
+        folds, runs = out.setdefault(run.parent.name, ([], []))
+        folds.append(fold_of(run))
+        runs.append(run)
+    return out
+
+
 def run_job(job: FoldJob, family: ModelFamily) -> list[dict]:
     """Train the job's folds with the family's code; returns each fold's metrics."""
     spec = family.train
@@ -253,4 +266,5 @@ def train_svm_folds(job: FoldJob) -> list[dict]:
 __all__ = [
     "BUILTIN_FAMILIES", "FOLD_MODES", "FoldJob", "ModelFamily", "MUSIC_DATASET", "family_of",
     "fold_mode", "fold_of", "model_families", "provenance_config", "result_settings", "run_job",
+    "runs_by_dimension",
 ]

@@ -102,12 +102,18 @@ def test_readme_slurm_command_plans_one_gpu_job_per_fold(tmp_path):
     out = _dry_run(tmp_path, REPO / "profiles" / "slurm", "all")
     packed = _dry_run(tmp_path, REPO / "profiles" / "local", "all")
     assert planned(out, "train_folds") == planned(out, "train_folds_cpu") == 0
+    assert planned(out, "train_dimension_folds") == 0
     assert planned(packed, "train_fold") == planned(packed, "train_fold_cpu") == 0
-    # every packed job (one run's folds) becomes n_folds jobs; every network, Res-SIN and MAAN
-    # fold (rule train_fold) asks for a GPU, the SVM / stimulus / continuous baselines
-    # (train_fold_cpu) for none
-    for rule in ("train_fold", "train_fold_cpu"):
-        assert planned(out, rule) == n_folds * planned(packed, rule.replace("fold", "folds"))
+    # every packed job (one experiment x dataset: every dimension's folds) becomes
+    # n_dimensions x n_folds jobs, the refined-label experiment's (one dimension) n_folds; every
+    # network, Res-SIN and MAAN fold (rule train_fold) asks for a GPU, the SVM / stimulus /
+    # continuous baselines (train_fold_cpu) for none
+    n_dims = len(config["dimensions"])
+    assert planned(packed, "train_dimension_folds") == 1
+    assert planned(out, "train_fold_cpu") == n_folds * n_dims * planned(packed, "train_folds_cpu")
+    assert planned(out, "train_fold") + planned(out, "train_fold_cpu") == n_folds * (
+        n_dims * (planned(packed, "train_folds") + planned(packed, "train_folds_cpu"))
+        + planned(packed, "train_dimension_folds"))
     n_gpu = gpu_jobs(out, "train_fold")
     assert 0 < n_gpu == planned(out, "train_fold")
     assert gpu_jobs(out, "train_fold_cpu") == 0
