@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edaffect import atomic
+
 log = logging.getLogger(__name__)
 
 CENTRE = 0.5  # PMEmo traces are on 0-1; the thesis's traces are centred on 0
@@ -259,16 +261,12 @@ def build_frames(
 
 def save_frames(frames: Frames, path: str | Path) -> None:
     """Kill-safe npz of a Frames object."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp, trial_id=np.array(frames.trial_id), subject=np.array(frames.subject),
+    atomic.save_npz(
+        path, trial_id=np.array(frames.trial_id), subject=np.array(frames.subject),
         stimulus=np.array(frames.stimulus), offsets=frames.offsets, frame_time=frames.frame_time,
         valence=frames.valence, arousal=frames.arousal, seq=frames.seq, feat=frames.feat,
         feature_names=np.array(frames.feature_names),
     )
-    tmp.replace(path)
 
 
 def load_frames(path: str | Path) -> Frames:

@@ -15,7 +15,6 @@ the valid steps do not depend on the padding after them, so no packing is needed
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edaffect import atomic
 from edaffect.continuous import (
     CENTRE,
     FoldFrames,
@@ -259,8 +259,7 @@ def train_folds(job) -> list[dict]:
             frames, roles, job.dimension, classes, settings, run_seed, music
         )
         metrics = {"experiment": exp["name"], "dataset": job.dataset, "fold": k, **metrics}
-        torch.save(state, run_dir / "model.tmp")
-        os.replace(run_dir / "model.tmp", run_dir / "model.pt")
+        atomic.torch_save(state, run_dir / "model.pt")
         write_run(run_dir, metrics, predictions, float_format=None)
         log.info("%s %s fold %d: baseline %.3f, %d fits in %.1f s", exp["name"], job.dimension,
                  k, metrics["baseline_test_accuracy"], metrics["n_fits"],

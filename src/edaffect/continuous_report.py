@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from edaffect import atomic
 from edaffect.reporting.figure_files import save_figure
 from edaffect.reporting.paper import load_paper_values, paper_value, write_table
 from edaffect.reporting.statistics import corrected_resampled_ttest, format_p
@@ -135,9 +136,7 @@ def write_continuous_table(metrics_paths: list[str | Path], csv_path, md_path, c
 
 def _replace_md_table(md_path, header: str, shown: pd.DataFrame) -> None:
     """The Markdown keeps the formatted table (the CSV keeps the numbers)."""
-    tmp = Path(md_path).with_suffix(".tmp.md")
-    tmp.write_text(header.rstrip() + "\n\n" + shown.to_markdown(index=False) + "\n")
-    tmp.replace(md_path)
+    atomic.write_text(md_path, header.rstrip() + "\n\n" + shown.to_markdown(index=False) + "\n")
 
 
 def traces_figure(prediction_paths: list[str | Path], png, pdf, config: dict,

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edaffect import atomic
 from edaffect.reporting.statistics import corrected_resampled_ttest
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,7 @@ def write_protocol_splits(
         trials, split=split, n_folds=n_folds, seed=seed, origin=str(trials_csv)
     )
     for path, frame in ((splits_csv, splits), (summary_csv, summary)):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(f"{path}.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(path)
+        atomic.to_csv(frame, path, index=False)
     log.info("%s split, %d folds: train/val/test/dropped per fold %s", split, n_folds,
              "; ".join(f"{r.n_train}/{r.n_val}/{r.n_test}/{r.n_dropped}"
                        for r in summary.itertuples()))
@@ -95,13 +93,8 @@ def write_protocol_splits(
 
 def _write_fold(metrics: dict, predictions: pd.DataFrame, metrics_json: str | Path,
                 predictions_csv: str | Path) -> None:
-    Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(f"{predictions_csv}.tmp")
-    predictions.to_csv(tmp, index=False)
-    tmp.replace(predictions_csv)
-    tmp = Path(f"{metrics_json}.tmp")
-    tmp.write_text(json.dumps(metrics, indent=1) + "\n")
-    tmp.replace(metrics_json)
+    atomic.to_csv(predictions, predictions_csv, index=False)
+    atomic.write_json(metrics_json, metrics, indent=1)
 
 
 def network_fold(
@@ -378,16 +371,12 @@ def write_leakage_table(
         stem = f"{p.name}_minus_b"
         if stem in table:
             shown[f"({p.name}) − (b)"] = [_diff_cell(r, stem) for _, r in table.iterrows()]
-    for path in (csv_path, md_path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(f"{csv_path}.tmp")
-    with open(tmp, "w") as handle:
+    with atomic.atomic_open(csv_path, "w", newline="") as handle:
         handle.write("# " + text.replace("**", "") + "\n")
         table.to_csv(handle, index=False)
-    tmp.replace(csv_path)
-    tmp = Path(f"{md_path}.tmp")
-    tmp.write_text(text + "\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n")
-    tmp.replace(md_path)
+    atomic.write_text(
+        md_path, text + "\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n"
+    )
     leakage_figure(table, protocols, figure_png, figure_pdf, config_line)
     return table
 
