@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from edaffect import atomic  # noqa: E402
 from edaffect.gradcam import GradCam1D  # noqa: E402
+from edaffect.reporting.figure_files import save_figure  # noqa: E402
 from edaffect.reporting.paper import load_paper_values, paper_value  # noqa: E402
 from edaffect.reporting.result_tables import PAPER, load_fold_metrics  # noqa: E402
 
@@ -45,13 +45,7 @@ SERIES_STYLE = {"SVM": ("tab:gray", "s"), "3-layer CNN": ("tab:orange", "^"),
 
 
 def _save(fig, png: str | Path, pdf: str | Path) -> None:
-    for path in (png, pdf):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic.atomic_open(png, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=150, bbox_inches="tight")
-    with atomic.atomic_open(pdf, "wb") as handle:
-        fig.savefig(handle, format="pdf", bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, png, pdf, dpi=150, tight_bbox=True)
 
 
 def incremental_rows(rows: list[dict], dataset: str = "pmemo") -> list[dict]:
