@@ -48,7 +48,7 @@ rule leakage_runs:
     params:
         experiment=leakage_experiment,
         protocol=leakage_protocol,
-        training=config["training"],
+        training=PROVENANCE_CONFIG["training"],
         seed=int(config["seed"]),
         c=float(config["baselines"]["svm_c"]),
         dimensions=DIMENSIONS,

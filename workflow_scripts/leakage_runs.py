@@ -13,7 +13,9 @@ run_protocol(
     dimensions=list(smk.params.dimensions),
     folds=list(smk.params.folds),
     inputs={key: value for key, value in smk.input.items()},
-    training=dict(smk.params.training),
+    # result settings from params; the device and checkpoint interval (runtime) from the config
+    training={**smk.params.training,
+              **{key: smk.config["training"][key] for key in ("device", "checkpoint_every")}},
     seed=int(smk.params.seed),
     c=float(smk.params.c),
     metrics_paths=smk.paths("metrics"),

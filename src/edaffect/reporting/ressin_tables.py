@@ -11,7 +11,7 @@ import pandas as pd
 
 from edaffect import atomic
 from edaffect.reporting.paper import load_paper_values, paper_value
-from edaffect.reporting.result_tables import config_hash, load_fold_metrics
+from edaffect.reporting.result_tables import PAPER_FOLDS, config_hash, load_fold_metrics
 from edaffect.reporting.statistics import TEST_NAME, compare_fold_frames, format_comparison
 from edaffect.ressin_components import ResSINSettings
 
@@ -225,9 +225,11 @@ def write_table2(
             note if isinstance(note, str) else "—" for note in numeric[f"{metric}_vs_ref_note"]
         ]
     trials = int(numeric["n_test"].max())
+    folds = int(numeric["n_folds"].max())
+    fold_note = "" if folds == PAPER_FOLDS else f" (DEVIATES from the paper's {PAPER_FOLDS})"
     header = data_line("Table 2", config, dataset, trials, None)
     header += (
-        f" Ours: mean ± std over {int(numeric['n_folds'].max())} subject-independent folds (%); "
+        f" Ours: mean ± std over {folds} subject-independent folds{fold_note} (%); "
         "paper: published value (%). (1) rows fuse music (the paper's 'mix' = its "
         "multi-feature result); Δ: the row minus mix (part 1) or multi-feature (part 2), "
         f"in points, {TEST_NAME}, on folds that test identical trials."

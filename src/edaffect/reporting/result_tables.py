@@ -361,6 +361,9 @@ def display_table(table: str, numeric: pd.DataFrame) -> pd.DataFrame:
     return out.fillna("—")
 
 
+PAPER_FOLDS = 10  # RTCAN-1D §5.2 and Res-SIN §4: 10-fold subject-independent cross-validation
+
+
 def network_settings_note(table: str, ours: pd.DataFrame, config: dict) -> str:
     """Deviations of the networks' set-up from the paper that Tables 3 and 5 must print:
     the initialisation std (docs/initialisation.md) and, in Table 5, the RNTA pooling kernel."""
@@ -412,9 +415,11 @@ def data_header(
             size += f" of {int(subjects)} subjects"
         parts.append(f"{dataset} = {kind} ({size}, root {settings.get('root', '?')})")
     folds = pd.to_numeric(ours.get("valence_n_folds"), errors="coerce").max()
+    folds = int(folds) if not math.isnan(folds) else 0
+    fold_note = "" if folds == PAPER_FOLDS else f" (DEVIATES from the paper's {PAPER_FOLDS})"
     header = (
         f"**Table {table.removeprefix('table')}** — data: {'; '.join(parts) or 'none'}; "
-        f"{int(folds) if not math.isnan(folds) else 0} subject-independent folds; "
+        f"{folds} subject-independent folds{fold_note}; "
         f"config sha256 {config_hash(config)}. Ours: mean ± std over folds (%); "
         f"paper: published value (%)."
     )
