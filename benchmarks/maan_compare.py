@@ -11,7 +11,10 @@ per protocol and dimension, each variant's accuracy (mean over seeds x folds, 95
 subjects) and, vs Basic: the mean paired difference with (a) the corrected resampled t-test over
 the folds of each seed (Nadeau & Bengio; the project's test), p combined over seeds by taking
 the median, and (b) a paired t-test and Wilcoxon test over subjects (accuracy per subject,
-averaged over seeds; subject protocol: each subject is tested once per seed).
+averaged over seeds; subject protocol: each subject is tested once per seed), Holm-adjusted
+over the (protocol, dimension) cells of the variant (`p_holm`); every variant's per-subject
+accuracy against chance (one-sided t-test vs 50 %, `p_vs_chance`); and the mean attention mask
+per modality on clean vs artefact segments (planted artefacts of ground_truth.csv).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ VARIANTS = {  # modalities, attention, maan.model overrides
                                                    "attention_kernel": 0}),
     "maan_scale_span": (["ecg", "eeg"], True, {"attention_form": "scale", "attention_kernel": 0}),
     "maan": (["ecg", "eeg"], True, {}),
+    "maan_channels": (["ecg", "eeg"], True, {"attention_mixing": "channels"}),
     "maan3": (["ecg", "eeg", "eda"], True, {}),
     "ecg": (["ecg"], False, {}),
     "eeg": (["eeg"], False, {}),
@@ -75,8 +79,15 @@ def _job(args) -> list[dict]:
         pred = pd.read_csv(run / "predictions.csv", dtype={"trial_id": str})
         rows.append({"variant": variant, "protocol": protocol, "dimension": dimension,
                      "seed": train_seed, "fold": fold, "accuracy": m["accuracy"],
-                     "pred": pred[["trial_id", "y_true", "y_pred"]].to_dict("list")})
+                     "pred": _pred_columns(pred)})
     return rows
+
+
+def _pred_columns(pred: pd.DataFrame) -> dict:
+    """What the summary needs of a predictions.csv: ids, classes and the attention masks."""
+    cols = ["trial_id", "y_true", "y_pred"] + [c for c in pred.columns
+                                               if c.startswith("attention_")]
+    return pred[cols].to_dict("list")
 
 
 def rows_on_disk(work: Path) -> list[dict]:
@@ -89,7 +100,7 @@ def rows_on_disk(work: Path) -> list[dict]:
         rows.append({"variant": variant, "protocol": protocol, "dimension": dimension,
                      "seed": int(seed[1:]), "fold": int(metrics.parts[-2][4:]),
                      "accuracy": json.loads(metrics.read_text())["accuracy"],
-                     "pred": pred[["trial_id", "y_true", "y_pred"]].to_dict("list")})
+                     "pred": _pred_columns(pred)})
     return rows
 
 
@@ -148,8 +159,57 @@ def summarise(rows: list[dict], segments_csv: Path) -> pd.DataFrame:
                     "wins_seeds": int(sum(diff.loc[s].mean() > 0 for s in
                                           mine["seed"].unique())),
                 })
+            # a single modality (or any model) against chance: per-subject accuracy vs 50 %
+            entry["p_vs_chance"] = float(stats.ttest_1samp(subj, 0.5, alternative="greater")
+                                         .pvalue)
             out.append(entry)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    if "p_subject_t" in table:  # Holm over the (protocol, dimension) cells of each variant
+        for _variant, part in table[table["p_subject_t"].notna()].groupby("variant"):
+            table.loc[part.index, "p_holm"] = holm(part["p_subject_t"].to_numpy())
+    return table
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (family-wise error over the given tests)."""
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(p, method="holm")[1]
+
+
+def attention_by_artefact(rows: list[dict], work: Path) -> pd.DataFrame:
+    """Mean attention mask per modality on test segments whose trial carries that modality's
+    planted artefact vs clean ones (ground_truth.csv: eeg_emg_gain, ecg_pop_rate_hz), with a
+    Mann-Whitney test; per variant, protocol and dimension, over all seeds and folds."""
+    from scipy import stats
+
+    truth = pd.read_csv(work / "synthetic" / "ground_truth.csv", dtype={"trial_id": str})
+    truth = truth.set_index("trial_id")
+    index = pd.read_csv(work / "segments.csv", dtype={"segment_id": str, "trial_id": str})
+    trial_of = index.set_index("segment_id")["trial_id"]
+    flags = {"eeg": "eeg_emg_gain", "ecg": "ecg_pop_rate_hz"}
+    out = []
+    for r in rows:
+        pred = pd.DataFrame(r["pred"])
+        for modality, column in flags.items():
+            if f"attention_{modality}" not in pred:
+                continue
+            artefact = pred["trial_id"].map(trial_of).map(truth[column]).to_numpy() > 0
+            out.append(pd.DataFrame({"variant": r["variant"], "protocol": r["protocol"],
+                                     "dimension": r["dimension"], "modality": modality,
+                                     "artefact": artefact,
+                                     "mask": pred[f"attention_{modality}"].to_numpy()}))
+    if not out:
+        return pd.DataFrame()
+    frame = pd.concat(out)
+    table = []
+    for key, part in frame.groupby(["variant", "protocol", "dimension", "modality"]):
+        clean, bad = part.loc[~part["artefact"], "mask"], part.loc[part["artefact"], "mask"]
+        table.append(dict(zip(["variant", "protocol", "dimension", "modality"], key, strict=True),
+                          mask_clean=clean.mean(), mask_artefact=bad.mean(),
+                          n_clean=len(clean), n_artefact=len(bad),
+                          p_mannwhitney=float(stats.mannwhitneyu(clean, bad).pvalue)))
+    return pd.DataFrame(table)
 
 
 def main() -> None:
@@ -201,6 +261,10 @@ def _report(rows: list[dict], work: Path) -> None:
     print(" ".join(sys.argv[1:]))
     print(table.round(4).to_string(index=False))
     table.to_csv(work / "compare.csv", index=False)
+    masks = attention_by_artefact(rows, work)
+    if len(masks):
+        print(masks.round(4).to_string(index=False))
+        masks.to_csv(work / "compare_attention.csv", index=False)
     (work / "compare_folds.json").write_text(json.dumps(
         [{k: v for k, v in r.items() if k != "pred"} for r in rows]))
 

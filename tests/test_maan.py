@@ -56,6 +56,36 @@ def test_attention_kernel_sets_which_modalities_a_mask_sees(kernel, crosses):
         ModalityAttention([6, 6], kernel=2)
 
 
+def test_channel_mixing_attention_sees_every_channel_of_every_modality():
+    """mixing "channels": the concatenated descriptor is the channel axis of a 1x1 convolution,
+    so each mask value depends on the max of every feature channel of both modalities (autograd
+    oracle: nonzero gradient of one ECG mask value into each EEG channel's maximum, none into a
+    non-maximal position), and permuting the EEG channels cannot leave the masks unchanged."""
+    from edaffect.models.maan import ModalityAttention
+
+    torch.manual_seed(0)
+    attention = ModalityAttention([5, 7], hidden=4, mixing="channels")
+    for p in attention.parameters():  # no dead ReLU units: every path carries gradient
+        torch.nn.init.uniform_(p, 0.1, 0.5)
+    ecg, eeg = torch.randn(2, 5, 24), torch.randn(2, 7, 14, 10, requires_grad=True)
+    masks = attention([ecg, eeg])
+    assert [m.shape for m in masks] == [(2, 5), (2, 7)]
+    assert all(((m > 0) & (m < 1)).all() for m in masks)
+    (grad,) = torch.autograd.grad(masks[0][0, 2], eeg)
+    flat = grad[0].flatten(1)  # (7 channels, 140 positions)
+    argmax = eeg[0].detach().flatten(1).argmax(1)
+    assert (flat[torch.arange(7), argmax] != 0).all()
+    assert int((flat != 0).sum()) == 7  # only the maxima reach the mask
+    assert torch.equal(grad[1], torch.zeros_like(grad[1]))  # samples stay separate
+    shuffled = attention([ecg, eeg.detach()[:, [1, 0, 2, 3, 4, 5, 6]]])
+    assert not torch.allclose(shuffled[0], masks[0].detach())
+    with pytest.raises(ValueError, match="mixing"):
+        ModalityAttention([6, 6], mixing="dense")
+    model = build_maan({"modalities": ["ecg", "eeg"], "attention": True,
+                        "model_settings": {"attention_mixing": "channels"}}, LAYOUT)
+    assert model.attention.mixing == "channels" and model(_x(3, ["ecg", "eeg"])).shape == (3, 2)
+
+
 def test_maan_learns_a_planted_eeg_effect():
     torch.manual_seed(1)
     n = 128

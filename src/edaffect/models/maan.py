@@ -10,7 +10,8 @@
   convolution over the concatenated descriptor; split back per modality; per modality a 1-D
   convolution + sigmoid = the attention mask, which rescales that modality's feature channels
   (x mask or x (1 + mask), `attention_form`; the shared convolution's taps: `attention_kernel`,
-  0 = spanning the whole concatenated descriptor).
+  0 = spanning the whole concatenated descriptor; `attention_mixing: channels` instead treats
+  the concatenated descriptor as channels of a 1x1 convolution, see `ModalityAttention`).
 - Then global average pooling per modality, concatenation, classifier -> 2 logits.
   Basic model = the same without the attention (masks = 1).
 
@@ -33,6 +34,7 @@ MODALITIES = ("ecg", "eeg", "eda")
 # scale: features x mask (the paper's wording); residual: features x (1 + mask), as in residual
 # attention networks (Wang et al. 2017): the attention can only re-weight, never erase a modality
 ATTENTION_FORMS = ("scale", "residual")
+ATTENTION_MIXINGS = ("channels", "sequence")
 
 
 class SqueezeExcitation(nn.Module):
@@ -96,11 +98,33 @@ class EDAEncoder(nn.Module):
 
 
 class ModalityAttention(nn.Module):
-    """§2.2: max-pooled descriptors -> shared conv -> split -> per-modality conv + sigmoid."""
+    """§2.2: max-pooled descriptors -> concatenation -> shared conv -> split -> per-modality conv
+    + sigmoid = one mask per modality (a weight per feature channel).
 
-    def __init__(self, sizes: Sequence[int], hidden: int = 4, kernel: int = 3):
+    `mixing` = how the concatenated descriptor enters the shared convolution:
+    - "channels": as the channels of a length-1 map (a 1x1 convolution = fully connected over
+      every modality's channels, as in squeeze-excitation and the multimodal transfer module,
+      Joze et al. 2020); its `hidden` x n_modalities outputs are split into one group per
+      modality, and each group's 1x1 convolution gives that modality's mask. Every mask sees
+      every modality; channel order carries no meaning.
+    - "sequence": as a 1-channel sequence of sum(C_m) positions, `kernel` taps (0 = spanning),
+      split along the sequence, per-modality `kernel`-tap convolution (the first reading).
+    """
+
+    def __init__(self, sizes: Sequence[int], hidden: int = 4, kernel: int = 3,
+                 mixing: str = "sequence"):
         super().__init__()
         self.sizes = list(sizes)
+        if mixing not in ATTENTION_MIXINGS:
+            raise ValueError(f"attention mixing must be one of {ATTENTION_MIXINGS}, got "
+                             f"{mixing!r}")
+        self.mixing = mixing
+        if mixing == "channels":
+            total, n = sum(self.sizes), len(self.sizes)
+            self.shared = nn.Sequential(nn.Conv1d(total, hidden * n, 1), nn.ReLU(inplace=True))
+            self.heads = nn.ModuleList(nn.Conv1d(hidden, c, 1) for c in self.sizes)
+            self.hidden = hidden
+            return
         # kernel 0 = spanning: 2 x (total channels) - 1 taps, so every position of the shared
         # map sees the whole concatenated descriptor (every modality's mask sees all modalities)
         kernel = 2 * sum(self.sizes) - 1 if kernel == 0 else kernel
@@ -115,8 +139,13 @@ class ModalityAttention(nn.Module):
         )
 
     def forward(self, maps: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        pooled = [m.flatten(2).amax(-1) for m in maps]  # (n, C_m) each
-        shared = self.shared(torch.cat(pooled, dim=1).unsqueeze(1))  # (n, hidden, sum C_m)
+        pooled = torch.cat([m.flatten(2).amax(-1) for m in maps], dim=1)  # (n, sum C_m)
+        if self.mixing == "channels":
+            shared = self.shared(pooled.unsqueeze(2))  # (n, hidden x n_modalities, 1)
+            parts = torch.split(shared, self.hidden, dim=1)
+            return [torch.sigmoid(head(p)).squeeze(2) for head, p in zip(self.heads, parts,
+                                                                          strict=True)]
+        shared = self.shared(pooled.unsqueeze(1))  # (n, hidden, sum C_m)
         parts = torch.split(shared, self.sizes, dim=2)
         return [torch.sigmoid(head(p)).squeeze(1) for head, p in zip(self.heads, parts,
                                                                       strict=True)]
@@ -129,6 +158,7 @@ class MAAN(nn.Module):
         self, layout: dict[str, tuple[int, ...]], *, attention: bool = True, width: int = 8,
         eda_width: int = 8, hidden: Sequence[int] = (32,), attention_hidden: int = 4,
         attention_form: str = "scale", attention_kernel: int = 3,
+        attention_mixing: str = "sequence",
     ):
         super().__init__()
         if attention_form not in ATTENTION_FORMS:
@@ -151,7 +181,7 @@ class MAAN(nn.Module):
         self.encoders = nn.ModuleDict(encoders)
         channels = [self.encoders[m].out_channels for m in self.modalities]
         self.attention = (
-            ModalityAttention(channels, attention_hidden, attention_kernel)
+            ModalityAttention(channels, attention_hidden, attention_kernel, attention_mixing)
             if attention and len(self.modalities) > 1 else None
         )
         self.classifier = classifier(sum(channels), tuple(int(h) for h in hidden))
@@ -187,4 +217,5 @@ def build_maan(experiment: dict, layout: dict[str, tuple[int, ...]]) -> MAAN:
         attention_hidden=int(model.get("attention_hidden", 4)),
         attention_form=str(model.get("attention_form", "scale")),
         attention_kernel=int(model.get("attention_kernel", 3)),
+        attention_mixing=str(model.get("attention_mixing", "sequence")),
     )
