@@ -23,12 +23,12 @@ from the training segments only.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from edaffect import atomic
 from edaffect.datasets.amigos import EEG_CHANNELS, FS, physio_trials
 from edaffect.fold_data import FoldData
 from edaffect.physio import EEG_BANDS, de_maps, hrv_series, rr_segments, segment_starts
@@ -125,19 +125,11 @@ def build_segments(
 
 
 def _atomic_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    atomic.to_csv(frame, path, index=False)
 
 
 def _atomic_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    atomic.save_npz(path, **arrays)
 
 
 def segment_roles(

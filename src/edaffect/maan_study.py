@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from edaffect import atomic
 from edaffect.fold_runner import FoldJob, ModelFamily
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,9 @@ def maan_metrics(confusion: list[list[int]]) -> dict[str, float]:
 
 
 def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    """`write(temporary path)`, then the file moves onto `path` (edaffect.atomic: fsync,
+    clean-up on failure)."""
+    atomic.write_with(path, write)
 
 
 def maan_options(experiment: dict) -> dict:
