@@ -262,10 +262,17 @@ def compare_metrics(local_dir: Path, slurm_dir: Path) -> tuple[int, list[str]]:
     wanted = {"metrics.json", "predictions.csv"}
     local_set = {p for p in local_files if p.name in wanted}
     slurm_set = {p for p in slurm_files if p.name in wanted}
-    if local_set != slurm_set:
+    # A packed local job trains every dimension of its experiment x dataset, so the local run
+    # may hold the other dimension's runs of a requested experiment x dataset; nothing else.
+    requested = {p.parts[2:4] for p in slurm_set}  # (experiment, dataset)
+    slurm_dims = {p.parts[2:5] for p in slurm_set}  # (experiment, dataset, dimension)
+    only_local = {p for p in local_set - slurm_set
+                  if p.parts[2:4] not in requested or p.parts[2:5] in slurm_dims}
+    only_slurm = slurm_set - local_set
+    if only_local or only_slurm:
         problems.append(
-            f"run files differ: only local {sorted(map(str, local_set - slurm_set))}, "
-            f"only slurm {sorted(map(str, slurm_set - local_set))}"
+            f"run files differ: only local {sorted(map(str, only_local))}, "
+            f"only slurm {sorted(map(str, only_slurm))}"
         )
     n = 0
     for rel in sorted(local_set & slurm_set):

@@ -182,6 +182,26 @@ def test_compare_ignores_runtime_columns_but_not_results(tmp_path):
     assert any("metrics.json: accuracy" in p for p in problems)
 
 
+def test_compare_allows_the_packed_jobs_other_dimension_only(tmp_path):
+    """A packed local job also trains the other dimension of a requested experiment x dataset:
+    those extra local runs are not a difference; a run of another experiment is."""
+    _write_run(tmp_path / "local", 50.0, 1.0)
+    _write_run(tmp_path / "slurm", 50.0, 1.0)
+    targets = ["results/tables/table3.md"]
+    sibling = tmp_path / "local/results/runs/r_f/deap/arousal/fold0"
+    sibling.mkdir(parents=True)
+    (sibling / "metrics.json").write_text(json.dumps({"accuracy": 55.0}))
+    assert study_check.compare_outputs(tmp_path / "local", tmp_path / "slurm", targets) == []
+    stray = tmp_path / "local/results/runs/r_e/deap/valence/fold0"
+    stray.mkdir(parents=True)
+    (stray / "metrics.json").write_text(json.dumps({"accuracy": 55.0}))
+    problems = study_check.compare_outputs(tmp_path / "local", tmp_path / "slurm", targets)
+    assert any("only local" in p and "r_e/deap" in p for p in problems)
+    (tmp_path / "slurm/results/runs/r_f/deap/valence/fold0/metrics.json").unlink()
+    problems = study_check.compare_outputs(tmp_path / "local", tmp_path / "slurm", targets)
+    assert any("only local" in p and "r_f/deap/valence" in p for p in problems)
+
+
 # The record of the fault test: a decomposition job and a training cancelled, both resubmitted;
 # the second training is an array task (ArrayJobId/ArrayTaskId, comment of the array's first).
 FAULT_RECORD = """\
