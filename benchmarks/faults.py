@@ -64,10 +64,12 @@ CI_TARGETS = ["results/tables/table1.csv", "results/tables/table3.csv"]
 CI_CONFIGS = [REPO / "config" / "tiny.yaml", REPO / "benchmarks" / "faults.yaml"]
 # Stages every plan tries to hit when the run has them (then random other stages).
 PRIORITY_STAGES = ("decompose_batch", "train_fold", "train_folds", "table3", "table1")
-# Columns / JSON keys that measure the run, not the result: left out of the comparison.
+# Columns / JSON keys that measure the run, not the result: left out of the comparison
+# (resumed_from_epoch: a training the kill interrupted records where it resumed; its results
+# must still equal the undisturbed run's).
 RUNTIME_KEY = re.compile(
     r"(^|_)(seconds|secs|sec|runtime|wall|cpu|elapsed|time|timestamp|date|host|hostname|"
-    r"duration_s|s_per_epoch|per_epoch_s|epoch_s|throughput)($|_)",
+    r"duration_s|s_per_epoch|per_epoch_s|epoch_s|throughput|resumed)($|_)",
     re.IGNORECASE,
 )
 LOCKED = "Directory cannot be locked"

@@ -216,3 +216,18 @@ def test_resume_case_trains_a_fold_of_the_ci_study(faults, repo_root):
     assert overlay["fold_mode"] == "per_fold"
     match = faults.RESUMED.search("INFO resuming from results/x/checkpoint/last.pt after epoch 3")
     assert match and match.group(1) == "3"
+
+
+def test_a_resumed_training_compares_equal_but_a_changed_result_does_not(faults, tmp_path):
+    """A kill can interrupt a training that then resumes from its checkpoint: its metrics.json
+    records resumed_from_epoch, which is how the run was produced, not its result."""
+    undisturbed = {"accuracy": 0.75, "chosen_epoch": 1, "resumed_from_epoch": 0,
+                   "train_seconds": 1.0}
+    resumed = {**undisturbed, "resumed_from_epoch": 1, "train_seconds": 0.2}
+    changed = {**undisturbed, "accuracy": 0.5}
+    paths = {}
+    for name, metrics in (("a", undisturbed), ("b", resumed), ("c", changed)):
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(metrics))
+    assert faults.compare_json(paths["a"], paths["b"]) is None
+    assert "accuracy" in faults.compare_json(paths["a"], paths["c"])
