@@ -109,7 +109,7 @@ def subject_incremental_figure(
                 ax.plot(paper.percent, paper.paper, color=colour, marker=marker, ls="--",
                         mfc="none", alpha=0.8, label=f"{method} (paper)")
         ax.set_title(dim.capitalize(), fontsize=10)
-        ax.set_xlabel("subjects used (realised % of the dataset; nominal subset in brackets)")
+        ax.set_xlabel("subjects used (realised %; nominal subset in brackets)", fontsize=9)
         ticks = frame.drop_duplicates("percent").sort_values("percent")
         ax.set_xticks(ticks.percent, [
             f"{p:.0f}%\n{n:.0f}/{total:.0f} ({q:.0f}%)" if np.isfinite(n) else f"{q:.0f}%"
