@@ -240,27 +240,11 @@ FAMILIES = model_families(config)  # module paths of config files: relative to t
 FOLD_MODE = fold_mode(config["training"])
 # Experiments the fold runner trains: every one whose model is a registered family.
 TRAINED_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] in FAMILIES)
-TRAINED_EXPERIMENT_REGEX = "|".join(re.escape(n) for n in TRAINED_EXPERIMENTS) or "(?!)"
-# GPU families (networks, Res-SIN, MAAN) train in rules train_fold/train_folds, the others (SVM,
-# stimulus, constant, ridge, ...) in train_fold_cpu/train_folds_cpu: a cluster profile can then
-# give the first a GPU model without asking SLURM for GPU resources in CPU jobs (srun refuses a
-# `--gpus=<model>:0` step).
-GPU_TRAINED_REGEX = (
-    "|".join(
-        re.escape(n)
-        for n in TRAINED_EXPERIMENTS
-        if family_of(EXPERIMENTS[n] | {"name": n}, FAMILIES).gpu
-    )
-    or "(?!)"
-)
-CPU_TRAINED_REGEX = (
-    "|".join(
-        re.escape(n)
-        for n in TRAINED_EXPERIMENTS
-        if not family_of(EXPERIMENTS[n] | {"name": n}, FAMILIES).gpu
-    )
-    or "(?!)"
-)
+
+
+def experiments_regex(names):
+    """A wildcard constraint matching exactly these names (none: matches nothing)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 def study_dimensions(name):
@@ -271,26 +255,23 @@ def study_dimensions(name):
     return DIMENSIONS
 
 
+TRAINED_EXPERIMENT_REGEX = experiments_regex(TRAINED_EXPERIMENTS)
+# GPU families (networks, Res-SIN, MAAN) train in rules train_fold/train_folds, the others (SVM,
+# stimulus, constant, ridge, ...) in train_fold_cpu/train_folds_cpu: a cluster profile can then
+# give the first a GPU model without asking SLURM for GPU resources in CPU jobs (srun refuses a
+# `--gpus=<model>:0` step).
+GPU_TRAINED = [
+    n for n in TRAINED_EXPERIMENTS if family_of(EXPERIMENTS[n] | {"name": n}, FAMILIES).gpu
+]
+CPU_TRAINED = [n for n in TRAINED_EXPERIMENTS if n not in GPU_TRAINED]
+GPU_TRAINED_REGEX = experiments_regex(GPU_TRAINED)
+CPU_TRAINED_REGEX = experiments_regex(CPU_TRAINED)
 # Packed training (rules/training.smk): one job per (experiment, dataset) trains every dimension
 # and fold (train_folds, train_folds_cpu); an experiment read in some dimensions only trains
 # those, one job per (experiment, dataset, dimension) (train_dimension_folds).
 SOME_DIMENSIONS = [n for n in TRAINED_EXPERIMENTS if study_dimensions(n) != DIMENSIONS]
-
-
-def experiments_regex(names):
-    return "|".join(re.escape(n) for n in names) or "(?!)"
-
-
-GPU_ALL_DIMENSIONS_REGEX = experiments_regex(
-    n
-    for n in TRAINED_EXPERIMENTS
-    if n not in SOME_DIMENSIONS and re.fullmatch(GPU_TRAINED_REGEX, n)
-)
-CPU_ALL_DIMENSIONS_REGEX = experiments_regex(
-    n
-    for n in TRAINED_EXPERIMENTS
-    if n not in SOME_DIMENSIONS and re.fullmatch(CPU_TRAINED_REGEX, n)
-)
+GPU_ALL_DIMENSIONS_REGEX = experiments_regex(n for n in GPU_TRAINED if n not in SOME_DIMENSIONS)
+CPU_ALL_DIMENSIONS_REGEX = experiments_regex(n for n in CPU_TRAINED if n not in SOME_DIMENSIONS)
 SOME_DIMENSIONS_REGEX = experiments_regex(SOME_DIMENSIONS)
 
 
@@ -450,8 +431,8 @@ LEAKAGE_PROTOCOLS = LEAKAGE["protocols"]
 LEAKAGE_FOLDS = list(range(int(LEAKAGE["n_folds"])))
 LEAKAGE_EXPERIMENTS = list(LEAKAGE["experiments"])
 LEAKAGE_DATASETS = [d for d in LEAKAGE["datasets"] if d in DATASETS]
-LEAKAGE_EXPERIMENT_REGEX = "|".join(re.escape(n) for n in LEAKAGE_EXPERIMENTS) or "(?!)"
-LEAKAGE_PROTOCOL_REGEX = "|".join(re.escape(n) for n in LEAKAGE_PROTOCOLS) or "(?!)"
+LEAKAGE_EXPERIMENT_REGEX = experiments_regex(LEAKAGE_EXPERIMENTS)
+LEAKAGE_PROTOCOL_REGEX = experiments_regex(LEAKAGE_PROTOCOLS)
 LEAKAGE_RUN = "results/leakage/runs/{protocol}/{experiment}/{dataset}"
 
 
