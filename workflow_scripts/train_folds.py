@@ -25,7 +25,7 @@ from edaffect.fold_runner import (
 )
 
 training = smk.config["training"]  # runtime settings are read here, never params
-family = None
+family = family_of(dict(smk.params.experiment), model_families(smk.config))
 for dimension, (folds, runs) in runs_by_dimension(smk.paths("metrics")).items():
     job = FoldJob(
         experiment=dict(smk.params.experiment),
@@ -41,7 +41,6 @@ for dimension, (folds, runs) in runs_by_dimension(smk.paths("metrics")).items():
         checkpoint_every=int(training["checkpoint_every"]),
         mode=fold_mode(training),
     )
-    family = family or family_of(job.experiment, model_families(smk.config))
     log.info("%s %s %s: folds %s (%s, mode %s)", job.experiment["name"], job.dataset,
              job.dimension, job.folds, family.name, job.mode)
     run_job(job, family)

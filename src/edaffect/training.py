@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import time
 import zlib
@@ -175,12 +174,6 @@ def _cpu_state(model: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def _save_atomic(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train_and_test(
     model_factory: Callable[[], nn.Module],
     train: FoldData,
@@ -294,7 +287,7 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
             epoch % settings.checkpoint_every == 0 or epoch == settings.epochs
         ):
             ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-            _save_atomic(
+            atomic.torch_save(
                 {
                     "fingerprint": fingerprint, "model": _cpu_state(model),
                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -49,7 +49,6 @@ from edaffect.training import (
     TrainingSettings,
     _evaluate,
     _fingerprint,
-    _save_atomic,
     _tensors,
     fold_seed,
     resolve_device,
@@ -384,7 +383,7 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
                 st[name].append(float(value))
             if paths[f] is not None and (epoch % s0.checkpoint_every == 0 or epoch == s0.epochs):
                 paths[f].parent.mkdir(parents=True, exist_ok=True)
-                _save_atomic(_checkpoint_payload(stack, f, fingerprints[f], st, s0), paths[f])
+                atomic.torch_save(_checkpoint_payload(stack, f, fingerprints[f], st, s0), paths[f])
         log.info("epoch %d/%d, %d folds: val acc %s (%.2f s per fold)", epoch, s0.epochs,
                  len(rows), [round(states[f]["val_accuracy"][-1], 3) for f in rows], elapsed)
 
