@@ -14,7 +14,8 @@ the median, and (b) a paired t-test and Wilcoxon test over subjects (accuracy pe
 averaged over seeds; subject protocol: each subject is tested once per seed), Holm-adjusted
 over the (protocol, dimension) cells of the variant (`p_holm`); every variant's per-subject
 accuracy against chance (one-sided t-test vs 50 %, `p_vs_chance`); and the mean attention mask
-per modality on clean vs artefact segments (planted artefacts of ground_truth.csv).
+per modality on clean vs artefact segments (planted artefacts of ground_truth.csv), and each
+variant's accuracy by artefact state (`compare_by_state.csv`).
 """
 
 from __future__ import annotations
@@ -177,6 +178,32 @@ def holm(p: np.ndarray) -> np.ndarray:
     return multipletests(p, method="holm")[1]
 
 
+def accuracy_by_artefact(rows: list[dict], work: Path) -> pd.DataFrame:
+    """Accuracy (%) per variant on test segments by planted artefact state (clean, EEG only,
+    ECG only, both; ground_truth.csv), all seeds and folds: does a fusion follow the reliable
+    modality (compare with the single-modality variants on the same segments)?"""
+    truth = pd.read_csv(work / "synthetic" / "ground_truth.csv", dtype={"trial_id": str})
+    truth = truth.set_index("trial_id")
+    index = pd.read_csv(work / "segments.csv", dtype={"segment_id": str, "trial_id": str})
+    trial_of = index.set_index("segment_id")["trial_id"]
+    out = []
+    for r in rows:
+        pred = pd.DataFrame(r["pred"])
+        trials = pred["trial_id"].map(trial_of)
+        eeg = trials.map(truth["eeg_emg_gain"]).to_numpy() > 0
+        ecg = trials.map(truth["ecg_pop_rate_hz"]).to_numpy() > 0
+        state = np.select([eeg & ecg, eeg, ecg], ["both", "eeg_artefact", "ecg_artefact"],
+                          "clean")
+        out.append(pd.DataFrame({"variant": r["variant"], "protocol": r["protocol"],
+                                 "dimension": r["dimension"], "state": state,
+                                 "correct": (pred["y_true"] == pred["y_pred"]).to_numpy()}))
+    frame = pd.concat(out)
+    table = frame.groupby(["protocol", "dimension", "state", "variant"])["correct"].agg(
+        ["mean", "size"]).reset_index()
+    table["accuracy"] = 100 * table.pop("mean")
+    return table.rename(columns={"size": "n_segments"})
+
+
 def attention_by_artefact(rows: list[dict], work: Path) -> pd.DataFrame:
     """Mean attention mask per modality on test segments whose trial carries that modality's
     planted artefact vs clean ones (ground_truth.csv: eeg_emg_gain, ecg_pop_rate_hz), with a
@@ -261,6 +288,10 @@ def _report(rows: list[dict], work: Path) -> None:
     print(" ".join(sys.argv[1:]))
     print(table.round(4).to_string(index=False))
     table.to_csv(work / "compare.csv", index=False)
+    states = accuracy_by_artefact(rows, work)
+    print(states.pivot_table(index=["protocol", "dimension", "state"], columns="variant",
+                             values="accuracy").round(1).to_string())
+    states.to_csv(work / "compare_by_state.csv", index=False)
     masks = attention_by_artefact(rows, work)
     if len(masks):
         print(masks.round(4).to_string(index=False))

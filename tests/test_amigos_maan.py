@@ -190,12 +190,17 @@ def test_planted_heart_and_eeg_effects_are_measurable(tmp_path):
 
 
 def test_planted_modality_artefacts_degrade_only_their_trials(tmp_path):
-    """Trial-varying reliability: EMG trials carry much more 20-45 Hz power, motion-artefact
-    trials give spurious R peaks (NeuroKit2 finds beats that are not in the true beat list);
-    clean trials of the same run keep the heart-rate effect exact."""
+    """The partial artefacts (EMG from 20 Hz, a few pops per trial, drawn independently):
+    EMG trials carry much more 20-45 Hz power, motion-artefact trials give spurious R peaks
+    (NeuroKit2 finds beats that are not in the true beat list); clean trials of the same run
+    keep the heart-rate effect exact."""
     gen = generate("amigos", tmp_path, {"n_subjects": 2, "duration_s": [30.0, 40.0],
                                         "long_video_rate": 0.0, "eeg_artefact_rate": 0.5,
-                                        "ecg_artefact_rate": 0.5, "keep_signals": True}, seed=3)
+                                        "ecg_artefact_rate": 0.5, "eeg_artefact_low_hz": 20.0,
+                                        "eeg_artefact_gain": [1.0, 3.0],
+                                        "ecg_pop_rate_hz": [0.3, 1.0],
+                                        "artefacts_exclusive": False, "keep_signals": True},
+                   seed=3)
     truth = gen.ground_truth.set_index("trial_id")
     assert 0 < (truth["eeg_emg_gain"] > 0).sum() < len(truth)
     assert 0 < (truth["ecg_pop_rate_hz"] > 0).sum() < len(truth)
@@ -213,6 +218,35 @@ def test_planted_modality_artefacts_degrade_only_their_trials(tmp_path):
     pops = (t["ecg_pop_rate_hz"] > 0).to_numpy()
     assert gamma[emg].min() > gamma[~emg].max()
     assert spurious[~pops].max() < 0.01 < spurious[pops].mean()
+
+
+def test_whole_modality_artefacts_are_exclusive_and_cover_every_eeg_band(tmp_path):
+    """The default (whole-modality) artefacts: no trial has both (`artefacts_exclusive`), both
+    kinds occur; the 1-Hz artefact band raises the alpha DE of its trials above every clean
+    trial's (the 20-Hz EMG leaves alpha alone), and 2-4 pops per s make over a third of the
+    detected R peaks spurious."""
+    gen = generate("amigos", tmp_path, {
+        "n_subjects": 2, "duration_s": [30.0, 40.0], "long_video_rate": 0.0,
+        "eeg_artefact_rate": 0.4, "ecg_artefact_rate": 0.4, "keep_signals": True}, seed=5)
+    truth = gen.ground_truth.set_index("trial_id")
+    emg, pops = truth["eeg_emg_gain"] > 0, truth["ecg_pop_rate_hz"] > 0
+    assert not (emg & pops).any() and emg.any() and pops.any()
+    alpha, spurious, ids = [], [], []
+    for trial in physio_trials(tmp_path / "data_preprocessed_matlab"):
+        alpha.append(differential_entropy(trial.eeg, 128.0, [EEG_BANDS["alpha"]]).mean())
+        times, _ = hrv_series(trial.ecg[0], 128.0)
+        true = gen.signals[f"{trial.trial_id}_beats"]
+        spurious.append(float(np.mean(np.abs(times[:, None] - true[None, :]).min(axis=1)
+                                      > 0.05)))
+        ids.append(trial.trial_id)
+    alpha, spurious = np.array(alpha), np.array(spurious)
+    bad_eeg, bad_ecg = emg.loc[ids].to_numpy(), pops.loc[ids].to_numpy()
+    assert alpha[bad_eeg].min() > alpha[~bad_eeg].max()
+    assert spurious[~bad_ecg].max() < 0.01 and np.median(spurious[bad_ecg]) > 0.3
+    with pytest.raises(ValueError, match="eeg_artefact_rate \\+ ecg_artefact_rate"):
+        generate("amigos", tmp_path / "x", {"n_subjects": 2, "eeg_artefact_rate": 0.6,
+                                            "ecg_artefact_rate": 0.6,
+                                            "artefacts_exclusive": True}, seed=5)
 
 
 def test_eeg_generator_plants_band_effects_exactly_in_direction():

@@ -236,7 +236,11 @@ def table_header(config_note: str, synthetic: bool) -> str:
         "number); the `subject` protocol adds a validation fold for epoch choice. Paper values: "
         "the paper's protocol only. Tests: corrected resampled t-test (Nadeau & Bengio) over folds "
         "of ACC minus the Basic model of the same protocol.",
-    ])
+    ] + ([
+        "Synthetic data: whether MAAN beats the Basic model is measured over 8 training seeds "
+        "at AMIGOS's 40 participants in docs/maan.md (benchmarks/maan_compare.py); a single "
+        "run's differences, as here, are within the fold noise.",
+    ] if synthetic else []))
 
 
 def write_latex(frame: pd.DataFrame, path: str | Path, caption: str) -> None:

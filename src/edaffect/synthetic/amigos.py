@@ -20,12 +20,17 @@ Planted effects (parameters per trial in ground_truth.csv), a = latent arousal, 
   x exp(-ALPHA_ASYM_PER_VALENCE * v) on the left (AF3, F7, F3, FC5) and x exp(+...) on the
   right (FC6, F4, F8, AF4): positive valence = relatively less left alpha (more left activity).
 - Modality reliability varies by trial (what a modality-aware attention can exploit; real
-  wearable ECG/EEG are often contaminated): with probability `eeg_artefact_rate` a trial's EEG
-  carries muscle (EMG) artefact, broadband 20-64 Hz noise on every channel at EMG_GAIN x the
-  EEG scale, which swamps the beta/gamma arousal effect; with probability `ecg_artefact_rate` a
-  trial's ECG carries motion artefact, electrode pops (spikes as tall as R waves, ECG_POP_RATE
-  per s) and extra noise, which give spurious R peaks. Drawn independently per trial from their
-  own stream (ground truth `eeg_emg_gain`, `ecg_pop_rate_hz`; 0 = clean).
+  wearable ECG/EEG are often contaminated), a whole modality at a time: with probability
+  `eeg_artefact_rate` a trial's EEG carries electrode-movement artefact, broadband noise from
+  EEG_ARTEFACT_LOW_HZ (1 Hz) to Nyquist on every channel (own gain per channel) at
+  EEG_ARTEFACT_GAIN x the EEG scale, which swamps every band (the beta/gamma arousal and the
+  frontal-alpha valence effect); with probability `ecg_artefact_rate` its ECG carries motion
+  artefact, electrode pops (spikes as tall as R waves, ECG_POP_RATE per s) and extra noise,
+  which make a large share of the detected R peaks spurious. `artefacts_exclusive` (default):
+  at most one modality of a trial is hit, so one is always reliable. Drawn from their own
+  stream (ground truth `eeg_emg_gain` = the EEG artefact's gain, `ecg_pop_rate_hz`; 0 = clean).
+  `eeg_artefact_low_hz` 20, gain (1, 3), pops (0.3, 1) per s, not exclusive = the partial
+  artefacts of the first design (EMG in beta/gamma only; docs/maan.md).
 Short-video EDA and ratings are drawn from the same streams as before the EEG/ECG were added.
 """
 
@@ -65,8 +70,9 @@ HR_PER_AROUSAL = 6.0  # bpm per SD of latent arousal
 HRV_PER_AROUSAL = 0.35  # log-scale of the RR modulation per SD of arousal
 BG_PER_AROUSAL = 0.25  # log-amplitude of beta and gamma per SD of arousal
 ALPHA_ASYM_PER_VALENCE = 0.25  # log-amplitude of frontal alpha per SD of valence (sign by side)
-EMG_GAIN = (1.0, 3.0)  # SD of a contaminated trial's EMG noise / the EEG scale (uniform range)
-ECG_POP_RATE = (0.3, 1.0)  # electrode pops per second in a contaminated ECG (uniform range)
+EEG_ARTEFACT_LOW_HZ = 1.0  # lower edge of the EEG artefact's noise band (20 = EMG only)
+EEG_ARTEFACT_GAIN = (3.0, 6.0)  # SD of a contaminated trial's EEG noise / the EEG scale (uniform)
+ECG_POP_RATE = (2.0, 4.0)  # electrode pops per second in a contaminated ECG (uniform range)
 
 # PQRST waves (McSharry et al. 2003 style): offset from R (s), amplitude (mV), width (s)
 WAVES = {"P": (-0.20, 0.12, 0.025), "Q": (-0.03, -0.12, 0.010), "R": (0.0, 1.0, 0.010),
@@ -178,12 +184,16 @@ def simulate_eeg(
     return eeg, bg_gain, 2.0 * ALPHA_ASYM_PER_VALENCE * valence
 
 
-def add_emg(rng: np.random.Generator, eeg: np.ndarray, fs: float, scale_uv: float) -> float:
-    """Muscle artefact in place: broadband 20 Hz-Nyquist noise on every channel (own gain per
-    channel), SD = gain x `scale_uv`, gain drawn from EMG_GAIN; returns the gain."""
-    gain = float(rng.uniform(*EMG_GAIN))
+def add_emg(
+    rng: np.random.Generator, eeg: np.ndarray, fs: float, scale_uv: float,
+    low_hz: float = EEG_ARTEFACT_LOW_HZ, gain_range: tuple[float, float] = EEG_ARTEFACT_GAIN,
+) -> float:
+    """Muscle/electrode artefact in place: broadband `low_hz`-Nyquist noise on every channel (own
+    gain per channel), SD = gain x `scale_uv`, gain drawn from `gain_range`; returns the gain.
+    20 Hz swamps only beta/gamma (EMG); 1 Hz covers every band (electrode movement/loss)."""
+    gain = float(rng.uniform(*gain_range))
     f = np.fft.rfftfreq(eeg.shape[1], 1.0 / fs)
-    spectrum = (f >= 20.0) * (rng.normal(size=(eeg.shape[0], f.size))
+    spectrum = (f >= low_hz) * (rng.normal(size=(eeg.shape[0], f.size))
                               + 1j * rng.normal(size=(eeg.shape[0], f.size)))
     noise = np.fft.irfft(spectrum, n=eeg.shape[1], axis=1)
     noise *= rng.lognormal(0.0, 0.3, (eeg.shape[0], 1)) / max(float(noise.std()), 1e-12)
@@ -191,11 +201,14 @@ def add_emg(rng: np.random.Generator, eeg: np.ndarray, fs: float, scale_uv: floa
     return gain
 
 
-def add_motion(rng: np.random.Generator, ecg: np.ndarray, fs: float) -> float:
+def add_motion(
+    rng: np.random.Generator, ecg: np.ndarray, fs: float,
+    rate_range: tuple[float, float] = ECG_POP_RATE,
+) -> float:
     """Motion artefact in place on both ECG leads: electrode pops (20-ms spikes of 0.6-1.4 mV,
-    random sign, Poisson at a rate drawn from ECG_POP_RATE) plus 0.1 mV extra noise; returns
+    random sign, Poisson at a rate drawn from `rate_range`) plus 0.1 mV extra noise; returns
     the pop rate (per s)."""
-    rate = float(rng.uniform(*ECG_POP_RATE))
+    rate = float(rng.uniform(*rate_range))
     n = ecg.shape[1]
     t = np.arange(n) / fs
     for at in rng.uniform(0, n / fs, rng.poisson(rate * n / fs)):
@@ -205,6 +218,20 @@ def add_motion(rng: np.random.Generator, ecg: np.ndarray, fs: float) -> float:
         ecg[:, lo:hi] += spike[None, :] * rng.uniform(0.7, 1.3, (ecg.shape[0], 1))
     ecg += rng.normal(0, 0.1, ecg.shape)
     return rate
+
+
+def _artefact_draw(
+    rng: np.random.Generator, eeg_rate: float, ecg_rate: float, exclusive: bool,
+) -> tuple[bool, bool]:
+    """Which of (EEG, ECG) a trial's artefact hits: independently, or at most one of them
+    (`exclusive`: one uniform draw, EEG below `eeg_rate`, ECG in the next `ecg_rate`)."""
+    if exclusive:
+        if eeg_rate + ecg_rate > 1.0:
+            raise ValueError(f"exclusive artefacts need eeg_artefact_rate + ecg_artefact_rate "
+                             f"<= 1, got {eeg_rate} + {ecg_rate}")
+        u = rng.random()
+        return bool(u < eeg_rate), bool(eeg_rate <= u < eeg_rate + ecg_rate)
+    return bool(rng.random() < eeg_rate), bool(rng.random() < ecg_rate)
 
 
 def _nan_runs(rng: np.random.Generator, x: np.ndarray, fs: float) -> int:
@@ -232,6 +259,10 @@ def generate(
     rating_sd: float = 0.4,
     eeg_artefact_rate: float = 0.3,
     ecg_artefact_rate: float = 0.3,
+    eeg_artefact_low_hz: float = EEG_ARTEFACT_LOW_HZ,
+    eeg_artefact_gain: tuple[float, float] = EEG_ARTEFACT_GAIN,
+    ecg_pop_rate_hz: tuple[float, float] = ECG_POP_RATE,
+    artefacts_exclusive: bool = True,
     keep_signals: bool = False,
 ) -> Generated:
     """Write n_subjects participant files into the native folder `root`; return the truth."""
@@ -286,9 +317,11 @@ def generate(
             times, rate, rsa = beat_times(body, heart, n / FS, a)
             ecg = simulate_ecg(body, heart, n, FS, times)
             eeg, bg_gain, asym = simulate_eeg(body, brain, n, FS, a, v)
-            emg = add_emg(noisy, eeg, FS, brain.scale_uv) if noisy.random() < \
-                eeg_artefact_rate else 0.0
-            pops = add_motion(noisy, ecg, FS) if noisy.random() < ecg_artefact_rate else 0.0
+            eeg_bad, ecg_bad = _artefact_draw(
+                noisy, eeg_artefact_rate, ecg_artefact_rate, artefacts_exclusive)
+            emg = add_emg(noisy, eeg, FS, brain.scale_uv, eeg_artefact_low_hz,
+                          tuple(eeg_artefact_gain)) if eeg_bad else 0.0
+            pops = add_motion(noisy, ecg, FS, tuple(ecg_pop_rate_hz)) if ecg_bad else 0.0
             trial_data = np.zeros((n, N_COLUMNS))
             trial_data[:, EEG_COLUMNS] = eeg.T
             trial_data[:, ECG_COLUMNS] = ecg.T
