@@ -45,6 +45,7 @@ from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.fold_data import FoldData, load_fold_data
 from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.sgd import MomentumSGD, step_lr
 from edaffect.torch_runtime import set_deterministic
 from edaffect.training_paths import loader_inputs
 
@@ -210,13 +211,11 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
     if settings.init_std is not None:
         init_normal(model, float(settings.init_std))
     model.to(device)
-    optimizer = torch.optim.SGD(
+    optimizer = MomentumSGD(
         model.parameters(), lr=settings.lr, momentum=settings.momentum,
         weight_decay=settings.weight_decay,
     )
-    scheduler = torch.optim.lr_scheduler.StepLR(
-        optimizer, step_size=settings.lr_step_epochs, gamma=settings.lr_decay
-    )
+    lrs = step_lr(settings.lr, settings.lr_step_epochs, settings.lr_decay, settings.epochs)
     fingerprint = _fingerprint(settings, model, train, val)
     state = {
         "epoch": 0, "best_epoch": 0, "best_key": None, "best_state": None,
@@ -230,7 +229,6 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
         if saved.get("fingerprint") == fingerprint and saved["state"]["epoch"] <= settings.epochs:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
-            scheduler.load_state_dict(saved["scheduler"])
             torch.set_rng_state(saved["torch_rng"])
             state = saved["state"]
             resumed_from = state["epoch"]
@@ -243,6 +241,7 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
     n = len(train)
     for epoch in range(state["epoch"] + 1, settings.epochs + 1):
         started = time.perf_counter()
+        optimizer.lr = lrs[epoch - 1]
         model.train()
         order = torch.randperm(n, generator=torch.Generator().manual_seed(
             settings.seed * 100_003 + epoch)).to(device)
@@ -254,12 +253,11 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
             with torch.autocast(device.type, torch.bfloat16, enabled=amp):
                 logits = model(x_tr[idx], None if m_tr is None else m_tr[idx])
             loss = nn.functional.cross_entropy(logits.float(), y_tr[idx])
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.detach() * len(idx)
             seen += len(idx)
-        scheduler.step()
         train_loss = float(total) / max(1, seen)
         val_loss, p_val = _evaluate(model, x_va, y_va, m_va, device, amp)
         scores = binary_metrics(val.y, (p_val >= 0.5).astype(int))
@@ -276,7 +274,7 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
         for name, value in (
             ("val_accuracy", scores["accuracy"]), ("val_f1", scores["f1"]),
             ("val_loss", val_loss), ("train_loss", train_loss),
-            ("lr", optimizer.param_groups[0]["lr"]),
+            ("lr", optimizer.lr),
         ):
             state[name].append(float(value))
         log.info(
@@ -290,7 +288,7 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
             atomic.torch_save(
                 {
                     "fingerprint": fingerprint, "model": _cpu_state(model),
-                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "optimizer": optimizer.state_dict(),
                     "torch_rng": torch.get_rng_state(), "state": state,
                 },
                 ckpt_path,

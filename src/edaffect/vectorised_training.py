@@ -27,7 +27,6 @@ import logging
 import math
 import shutil
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.fold_data import FoldData, load_fold_data
 from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.sgd import MomentumSGD, step_lr
 from edaffect.torch_runtime import set_deterministic
 from edaffect.training import (
     CHECKPOINT_NAME,
@@ -64,16 +64,7 @@ Split = tuple[FoldData, FoldData, FoldData]
 def lr_schedule(settings: TrainingSettings) -> list[float]:
     """lr used in epoch e (index e-1) and after epoch e's scheduler step (index e), with the same
     StepLR floats as the sequential trainer (repeated multiplication, not a closed form)."""
-    dummy = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([dummy], lr=settings.lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, settings.lr_step_epochs, settings.lr_decay)
-    lrs = [opt.param_groups[0]["lr"]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()"
-        for _ in range(settings.epochs):
-            sched.step()
-            lrs.append(opt.param_groups[0]["lr"])
-    return lrs
+    return step_lr(settings.lr, settings.lr_step_epochs, settings.lr_decay, settings.epochs)
 
 
 def _new_state() -> dict:
@@ -175,7 +166,8 @@ class FoldStack:
         return losses.detach()
 
     def sgd_step(self, rows: list[int], grads: dict, settings: TrainingSettings, lr: float):
-        """torch.optim.SGD (momentum, weight decay, no dampening/nesterov) on the given folds."""
+        """edaffect.sgd.MomentumSGD = torch.optim.SGD (momentum, weight decay, no dampening or
+        Nesterov) on the given folds."""
         with torch.no_grad():
             whole = rows == list(range(self.k))
             for n, p in self.params.items():
@@ -196,23 +188,16 @@ class FoldStack:
 
 def _checkpoint_payload(stack: FoldStack, f: int, fingerprint: str, state: dict,
                         settings: TrainingSettings) -> dict:
-    """Fold f's checkpoint in the sequential trainer's format (model/optimizer/scheduler dicts)."""
+    """Fold f's checkpoint in the sequential trainer's format (model and optimizer dicts)."""
     model = copy.deepcopy(stack.template).to_empty(device="cpu")
     model.load_state_dict(stack.fold_state(f))
-    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
-                                weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, settings.lr_step_epochs,
-                                                settings.lr_decay)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(state["epoch"]):
-            scheduler.step()
-    names = dict(model.named_parameters())
-    for n, p in names.items():
-        optimizer.state[p]["momentum_buffer"] = stack.momentum[n][f].detach().to("cpu", copy=True)
+    optimizer = MomentumSGD(model.parameters(), lr=lr_schedule(settings)[state["epoch"]],
+                            momentum=settings.momentum, weight_decay=settings.weight_decay)
+    optimizer.buffers = [stack.momentum[n][f].detach().to("cpu", copy=True)
+                         for n, _ in model.named_parameters()]
     return {"fingerprint": fingerprint, "model": stack.fold_state(f),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(), "state": state}
+            "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+            "state": state}
 
 
 def _read_checkpoint(path: Path, fingerprint: str, settings: TrainingSettings,
