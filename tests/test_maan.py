@@ -164,6 +164,15 @@ def test_table_puts_paper_values_beside_and_tests_against_basic():
     assert table.iloc[0]["ACC vs Basic"] == "reference"
 
 
+def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():
+    from edaffect.maan_study import table_header
+
+    assert "DEVIATES from the paper's 10-fold" in table_header("c", True, 5)
+    assert "DEVIATES" not in table_header("c", False, 10)
+    assert "Synthetic data" in table_header("c", True, 10)
+    assert "Synthetic data" not in table_header("c", False, 10)
+
+
 def test_maan_family_is_registered_through_config_and_checks_its_options():
     from pathlib import Path
 
