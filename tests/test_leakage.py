@@ -158,3 +158,11 @@ def test_stimulus_lookup():
     y, p = predict_lookup(lookup, majority, ["x", "y", "z", "unseen"])
     assert y.tolist() == [1, 0, 0, 0]  # z is tied -> training majority
     assert p.tolist() == pytest.approx([2 / 3, 0.0, 0.5, 0.0])
+
+
+def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():
+    from edaffect.leakage import header
+
+    protocols = [Protocol("a", "pairs", "test"), Protocol("b", "subject", "validation")]
+    assert "5 folds per protocol (DEVIATES from the paper" in header(protocols, "", 5, 2)
+    assert "DEVIATES" not in header(protocols, "", 10, 2)

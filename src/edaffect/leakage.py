@@ -309,7 +309,9 @@ def header(protocols: list[Protocol], config_line: str, n_folds: int, epochs: in
     described = "; ".join(f"({p.name}) {p.label or p.split}" for p in protocols)
     return (
         f"**Leakage inflation** — accuracy (%) of the same models under each protocol: "
-        f"{described}. {n_folds} folds per protocol, networks trained {epochs} epochs. Cells: mean "
+        f"{described}. {n_folds} folds per protocol"
+        + ("" if n_folds == 10 else " (DEVIATES from the paper and the original code: 10)")
+        + f", networks trained {epochs} epochs. Cells: mean "
         "± std over folds [corrected 95 % CI of the mean over folds: t, k − 1 df, variance (1/k "
         "+ n_test/n_train)·s², Nadeau & Bengio]. Inflation = (a) − (b) in points, PAIRED PER "
         "SUBJECT: (a) and (b) each test every trial once over their folds, so each subject's "
