@@ -2,6 +2,7 @@
 subjects on a synthetic AMIGOS (the default config's, or one with other generator settings).
 
     python benchmarks/maan_compare.py WORKDIR [--set key=value ...] [--seeds 3] [--procs 2]
+        [--data-seed N]
         [--variants basic,maan_residual,maan_scale,ecg,eeg] [--protocols subject,segment]
 
 `--set` overrides `datasets.amigos.synthetic` (e.g. `--set eeg_artefact_rate=0`) or, with a
@@ -245,6 +246,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0, help="0 = the workflow's own seed")
+    ap.add_argument("--data-seed", type=int, default=None,
+                    help="config `seed` (synthetic data, labels, folds); default config.yaml's")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--variants", default="basic,maan_residual,maan_scale,ecg,eeg")
     ap.add_argument("--protocols", default="subject,segment")
@@ -256,6 +259,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     repo = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((repo / "config.yaml").read_text())
+    if args.data_seed is not None:
+        cfg["seed"] = args.data_seed
     for item in args.set:
         key, value = item.split("=", 1)
         target = key if key.startswith("maan.") else f"datasets.amigos.synthetic.{key}"

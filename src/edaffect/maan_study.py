@@ -245,9 +245,10 @@ def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS) 
         "the paper's protocol only. Tests: corrected resampled t-test (Nadeau & Bengio) over folds "
         "of ACC minus the Basic model of the same protocol.",
     ] + ([
-        "Synthetic data: whether MAAN beats the Basic model is measured over 8 training seeds "
-        "at AMIGOS's 40 participants in docs/maan.md (benchmarks/maan_compare.py); a single "
-        "run's differences, as here, are within the fold noise.",
+        "Synthetic data: whether MAAN beats the Basic model is measured at AMIGOS's 40 "
+        "participants over training seeds and independent synthetic datasets in docs/maan.md "
+        "(benchmarks/maan_compare.py, maan_pool.py); a single run's differences, as here, are "
+        "within the fold noise.",
     ] if synthetic else []))
 
 
