@@ -179,20 +179,27 @@ def holm(p: np.ndarray) -> np.ndarray:
     return multipletests(p, method="holm")[1]
 
 
+def artefact_flags(work: Path) -> pd.DataFrame:
+    """Per segment id: does its trial carry the planted EEG / ECG artefact (ground_truth.csv
+    `eeg_emg_gain`, `ecg_pop_rate_hz` > 0)? Columns `eeg`, `ecg` (bool)."""
+    truth = pd.read_csv(work / "synthetic" / "ground_truth.csv", dtype={"trial_id": str})
+    truth = truth.set_index("trial_id")
+    index = pd.read_csv(work / "segments.csv", dtype={"segment_id": str, "trial_id": str})
+    trials = index.set_index("segment_id")["trial_id"]
+    return pd.DataFrame({"eeg": trials.map(truth["eeg_emg_gain"]) > 0,
+                         "ecg": trials.map(truth["ecg_pop_rate_hz"]) > 0})
+
+
 def accuracy_by_artefact(rows: list[dict], work: Path) -> pd.DataFrame:
     """Accuracy (%) per variant on test segments by planted artefact state (clean, EEG only,
     ECG only, both; ground_truth.csv), all seeds and folds: does a fusion follow the reliable
     modality (compare with the single-modality variants on the same segments)?"""
-    truth = pd.read_csv(work / "synthetic" / "ground_truth.csv", dtype={"trial_id": str})
-    truth = truth.set_index("trial_id")
-    index = pd.read_csv(work / "segments.csv", dtype={"segment_id": str, "trial_id": str})
-    trial_of = index.set_index("segment_id")["trial_id"]
+    flags = artefact_flags(work)
     out = []
     for r in rows:
         pred = pd.DataFrame(r["pred"])
-        trials = pred["trial_id"].map(trial_of)
-        eeg = trials.map(truth["eeg_emg_gain"]).to_numpy() > 0
-        ecg = trials.map(truth["ecg_pop_rate_hz"]).to_numpy() > 0
+        eeg = pred["trial_id"].map(flags["eeg"]).to_numpy()
+        ecg = pred["trial_id"].map(flags["ecg"]).to_numpy()
         state = np.select([eeg & ecg, eeg, ecg], ["both", "eeg_artefact", "ecg_artefact"],
                           "clean")
         out.append(pd.DataFrame({"variant": r["variant"], "protocol": r["protocol"],
@@ -211,18 +218,14 @@ def attention_by_artefact(rows: list[dict], work: Path) -> pd.DataFrame:
     Mann-Whitney test; per variant, protocol and dimension, over all seeds and folds."""
     from scipy import stats
 
-    truth = pd.read_csv(work / "synthetic" / "ground_truth.csv", dtype={"trial_id": str})
-    truth = truth.set_index("trial_id")
-    index = pd.read_csv(work / "segments.csv", dtype={"segment_id": str, "trial_id": str})
-    trial_of = index.set_index("segment_id")["trial_id"]
-    flags = {"eeg": "eeg_emg_gain", "ecg": "ecg_pop_rate_hz"}
+    flags = artefact_flags(work)
     out = []
     for r in rows:
         pred = pd.DataFrame(r["pred"])
-        for modality, column in flags.items():
+        for modality in flags.columns:
             if f"attention_{modality}" not in pred:
                 continue
-            artefact = pred["trial_id"].map(trial_of).map(truth[column]).to_numpy() > 0
+            artefact = pred["trial_id"].map(flags[modality]).to_numpy()
             out.append(pd.DataFrame({"variant": r["variant"], "protocol": r["protocol"],
                                      "dimension": r["dimension"], "modality": modality,
                                      "artefact": artefact,

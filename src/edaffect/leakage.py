@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from edaffect import atomic
+from edaffect.reporting.result_tables import PAPER_FOLDS
 from edaffect.reporting.statistics import corrected_resampled_ttest
 
 log = logging.getLogger(__name__)
@@ -310,7 +311,8 @@ def header(protocols: list[Protocol], config_line: str, n_folds: int, epochs: in
     return (
         f"**Leakage inflation** — accuracy (%) of the same models under each protocol: "
         f"{described}. {n_folds} folds per protocol"
-        + ("" if n_folds == 10 else " (DEVIATES from the paper and the original code: 10)")
+        + ("" if n_folds == PAPER_FOLDS
+           else f" (DEVIATES from the paper and the original code: {PAPER_FOLDS})")
         + f", networks trained {epochs} epochs. Cells: mean "
         "± std over folds [corrected 95 % CI of the mean over folds: t, k − 1 df, variance (1/k "
         "+ n_test/n_train)·s², Nadeau & Bengio]. Inflation = (a) − (b) in points, PAIRED PER "

@@ -47,12 +47,6 @@ def maan_metrics(confusion: list[list[int]]) -> dict[str, float]:
             "ppr": tp / (tp + fp) if tp + fp else 0.0}
 
 
-def _atomic(path: Path, write) -> None:
-    """`write(temporary path)`, then the file moves onto `path` (edaffect.atomic: fsync,
-    clean-up on failure)."""
-    atomic.write_with(path, write)
-
-
 def maan_options(experiment: dict) -> dict:
     """The experiment's MAAN settings (`options`: modalities, attention, protocol), checked."""
     from edaffect.maan_data import PROTOCOLS
@@ -142,9 +136,10 @@ def train_maan_fold(
     fused = feats.numpy().astype(np.float32)
     predictions = pd.concat([predictions, pd.DataFrame(
         fused, columns=[f"fused_{j}" for j in range(fused.shape[1])])], axis=1)
-    _atomic(run_dir / "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=1)))
-    _atomic(run_dir / "predictions.csv", lambda p: predictions.to_csv(p, index=False))
-    _atomic(run_dir / "model.pt", lambda p: torch.save(
+    atomic.write_with(run_dir / "metrics.json",
+                      lambda p: p.write_text(json.dumps(metrics, indent=1)))
+    atomic.write_with(run_dir / "predictions.csv", lambda p: predictions.to_csv(p, index=False))
+    atomic.write_with(run_dir / "model.pt", lambda p: torch.save(
         {"state_dict": result.state_dict, "layout": layout, "experiment": experiment}, p))
     log.info("%s %s fold %d: test accuracy %.3f (epoch %d)", experiment["name"], dimension,
              fold, metrics["accuracy"], metrics["chosen_epoch"])
@@ -329,10 +324,10 @@ def write_report(
     folds = fold_frame(metrics)
     table = maan_table(folds, rows, load_paper_values(paper_csv))
     header = table_header(config_note, synthetic, int(folds["fold"].nunique()))
-    _atomic(Path(outputs["csv"]), lambda p: table.to_csv(p, index=False))
-    _atomic(Path(outputs["md"]), lambda p: p.write_text(
+    atomic.write_with(Path(outputs["csv"]), lambda p: table.to_csv(p, index=False))
+    atomic.write_with(Path(outputs["md"]), lambda p: p.write_text(
         header + "\n\n" + table.to_markdown(index=False) + "\n"))
-    _atomic(Path(outputs["tex"]), lambda p: write_latex(table, p, header.splitlines()[0]))
+    atomic.write_with(Path(outputs["tex"]), lambda p: write_latex(table, p, header.splitlines()[0]))
     dims = sorted(folds["dimension"].unique())
     weights = {d: attention_by_class(_run_file(predictions, figure["experiment"], d))
                for d in dims}

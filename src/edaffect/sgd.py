@@ -44,17 +44,7 @@ class MomentumSGD:
             p.add_(grad, alpha=-self.lr)
 
     def state_dict(self) -> dict:
-        """torch.optim.SGD's layout: per-parameter momentum buffers, one parameter group."""
-        return {
-            "state": {i: {"momentum_buffer": b} for i, b in enumerate(self.buffers)
-                      if b is not None},
-            "param_groups": [{
-                "lr": self.lr, "momentum": self.momentum, "dampening": 0,
-                "weight_decay": self.weight_decay, "nesterov": False, "maximize": False,
-                "foreach": None, "differentiable": False, "fused": None,
-                "params": list(range(len(self.params))),
-            }],
-        }
+        return sgd_state_dict(self.buffers, self.lr, self.momentum, self.weight_decay)
 
     def load_state_dict(self, state: dict) -> None:
         """Momentum buffers and lr from a state_dict of this class or of torch.optim.SGD."""
@@ -68,6 +58,20 @@ class MomentumSGD:
             buf = entry.get("momentum_buffer")
             if buf is not None:
                 self.buffers[int(i)] = buf.to(self.params[int(i)].device).clone()
+
+
+def sgd_state_dict(buffers: list[torch.Tensor | None], lr: float, momentum: float,
+                   weight_decay: float) -> dict:
+    """torch.optim.SGD's state_dict layout: per-parameter momentum buffers (in parameter
+    order), one parameter group."""
+    return {
+        "state": {i: {"momentum_buffer": b} for i, b in enumerate(buffers) if b is not None},
+        "param_groups": [{
+            "lr": lr, "momentum": momentum, "dampening": 0, "weight_decay": weight_decay,
+            "nesterov": False, "maximize": False, "foreach": None, "differentiable": False,
+            "fused": None, "params": list(range(len(buffers))),
+        }],
+    }
 
 
 def step_lr(lr: float, step_size: int, gamma: float, epochs: int) -> list[float]:

@@ -40,7 +40,7 @@ from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.fold_data import FoldData, load_fold_data
 from edaffect.models import build_model, count_parameters, init_normal
-from edaffect.sgd import MomentumSGD, step_lr
+from edaffect.sgd import sgd_state_dict, step_lr
 from edaffect.torch_runtime import set_deterministic
 from edaffect.training import (
     CHECKPOINT_NAME,
@@ -188,16 +188,13 @@ class FoldStack:
 
 def _checkpoint_payload(stack: FoldStack, f: int, fingerprint: str, state: dict,
                         settings: TrainingSettings) -> dict:
-    """Fold f's checkpoint in the sequential trainer's format (model and optimizer dicts)."""
-    model = copy.deepcopy(stack.template).to_empty(device="cpu")
-    model.load_state_dict(stack.fold_state(f))
-    optimizer = MomentumSGD(model.parameters(), lr=lr_schedule(settings)[state["epoch"]],
-                            momentum=settings.momentum, weight_decay=settings.weight_decay)
-    optimizer.buffers = [stack.momentum[n][f].detach().to("cpu", copy=True)
-                         for n, _ in model.named_parameters()]
-    return {"fingerprint": fingerprint, "model": stack.fold_state(f),
-            "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
-            "state": state}
+    """Fold f's checkpoint in the sequential trainer's format (model and optimizer dicts; the
+    stack's parameters are in the model's `named_parameters` order)."""
+    buffers = [m[f].detach().to("cpu", copy=True) for m in stack.momentum.values()]
+    optimizer = sgd_state_dict(buffers, lr_schedule(settings)[state["epoch"]],
+                               settings.momentum, settings.weight_decay)
+    return {"fingerprint": fingerprint, "model": stack.fold_state(f), "optimizer": optimizer,
+            "torch_rng": torch.get_rng_state(), "state": state}
 
 
 def _read_checkpoint(path: Path, fingerprint: str, settings: TrainingSettings,

@@ -184,7 +184,7 @@ def simulate_eeg(
     return eeg, bg_gain, 2.0 * ALPHA_ASYM_PER_VALENCE * valence
 
 
-def add_emg(
+def add_eeg_artefact(
     rng: np.random.Generator, eeg: np.ndarray, fs: float, scale_uv: float,
     low_hz: float = EEG_ARTEFACT_LOW_HZ, gain_range: tuple[float, float] = EEG_ARTEFACT_GAIN,
 ) -> float:
@@ -319,8 +319,8 @@ def generate(
             eeg, bg_gain, asym = simulate_eeg(body, brain, n, FS, a, v)
             eeg_bad, ecg_bad = _artefact_draw(
                 noisy, eeg_artefact_rate, ecg_artefact_rate, artefacts_exclusive)
-            emg = add_emg(noisy, eeg, FS, brain.scale_uv, eeg_artefact_low_hz,
-                          tuple(eeg_artefact_gain)) if eeg_bad else 0.0
+            emg = add_eeg_artefact(noisy, eeg, FS, brain.scale_uv, eeg_artefact_low_hz,
+                                   tuple(eeg_artefact_gain)) if eeg_bad else 0.0
             pops = add_motion(noisy, ecg, FS, tuple(ecg_pop_rate_hz)) if ecg_bad else 0.0
             trial_data = np.zeros((n, N_COLUMNS))
             trial_data[:, EEG_COLUMNS] = eeg.T
