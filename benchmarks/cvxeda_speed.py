@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from scipy.signal import resample_poly  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
-from edaffect.decomposition import cvxeda  # noqa: E402
+from edaffect.signal.decomposition import cvxeda  # noqa: E402
 
 TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 

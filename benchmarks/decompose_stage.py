@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
-from edaffect.decomposition import cvxeda  # noqa: E402
-from edaffect.preprocessing import clean_signal, read_trials, settings_from_config  # noqa: E402
+from edaffect.signal.decomposition import cvxeda  # noqa: E402
+from edaffect.signal.preprocessing import clean_signal, read_trials, settings_from_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

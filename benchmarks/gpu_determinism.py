@@ -1,7 +1,8 @@
 """Which training results repeat bit for bit on a GPU, and what switches make them (issue 18.5;
 docs/robustness.md, Determinism).
 
-Trains one RTCAN-1D fold (edaffect.training.train_and_test, seeded, synthetic data with a planted
+Trains one RTCAN-1D fold (edaffect.training.trainer.train_and_test, seeded, synthetic data with a
+planted
 effect) twice in fresh processes per mode and compares the test probabilities and the final
 weights of the two runs:
   cpu            - CPU (deterministic algorithms on, as training.py sets them there)
@@ -37,7 +38,7 @@ def child(mode: str, out: Path, epochs: int, n: int, length: int) -> None:
     import torch
 
     from edaffect.models import build_model
-    from edaffect.training import FoldData, TrainingSettings, train_and_test
+    from edaffect.training.trainer import FoldData, TrainingSettings, train_and_test
 
     if mode in ("cuda-det", "cuda-amp"):
         torch.use_deterministic_algorithms(True)

@@ -2,7 +2,7 @@
 
 For R_f at the paper's input lengths (PMEmo 2,000 with 6,373 music features; DEAP and AMIGOS
 7,680, EDA only) and batch 256, prints samples/s of: one fold, 10 folds one after the other
-(the packed path), 10 folds vectorised (edaffect.vectorised_training.FoldStack, the trainer's own
+(the packed path), 10 folds vectorised (edaffect.training.vectorised.FoldStack, the trainer's own
 step), each with bfloat16 autocast off and on, the peak GPU memory, and the projected wall time of
 every network training of the paper-scale study (config.yaml + config/paper-scale.yaml) on this
 device.  On a GPU it also checks that vectorised and sequential training agree there and that the
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from edaffect.models import build_model, init_normal  # noqa: E402
-from edaffect.training import TrainingSettings  # noqa: E402
-from edaffect.vectorised_training import FoldStack  # noqa: E402
+from edaffect.training.trainer import TrainingSettings  # noqa: E402
+from edaffect.training.vectorised import FoldStack  # noqa: E402
 
 R_F = {"name": "r_f", "model": "rtcan1d", "modules": ["sca_res", "sca", "rnta"], "music": True,
        "depth": 1, "channels": [64, 64, 64, 64]}
@@ -340,8 +340,9 @@ def default_config() -> dict:
 
 
 def startup_seconds(device) -> float:
-    """Wall time for a fresh job to import torch + edaffect.training and touch the device."""
-    code = ("import torch, edaffect.training, edaffect.vectorised_training; "
+    """Wall time for a fresh job to import torch + edaffect.training.trainer and touch the
+    device."""
+    code = ("import torch, edaffect.training.trainer, edaffect.training.vectorised; "
             f"torch.zeros(1, device='{device.type}').sum().item()")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     started = time.perf_counter()
@@ -355,8 +356,8 @@ def startup_seconds(device) -> float:
 def check_agreement(device, amp: bool = False) -> dict:
     """Three small folds trained sequentially and vectorised on this device: chosen epochs,
     test predictions and the largest weight difference (CUDA: TF32 and atomics apply)."""
-    from edaffect.training import FoldData, train_and_test
-    from edaffect.vectorised_training import train_and_test_folds
+    from edaffect.training.trainer import FoldData, train_and_test
+    from edaffect.training.vectorised import train_and_test_folds
 
     exp = dict(R_F, channels=[8, 8, 8, 8], name="tiny")
     rng = np.random.default_rng(0)
@@ -398,7 +399,7 @@ def check_agreement(device, amp: bool = False) -> dict:
 
 def check_device_pool() -> dict:
     """In a fresh process: the pool claims one GPU of this node before CUDA starts."""
-    code = ("import os, json, torch; from edaffect.device_pool import acquire_device, "
+    code = ("import os, json, torch; from edaffect.training.device_pool import acquire_device, "
             "node_devices; pool = node_devices(); c = acquire_device(timeout_s=30); "
             "print(json.dumps({'pool': pool, 'claimed': c.device, 'visible': "
             "os.environ.get('CUDA_VISIBLE_DEVICES'), 'torch_devices': torch.cuda.device_count(),"

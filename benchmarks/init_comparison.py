@@ -2,7 +2,7 @@
 variance, our default), on the demo's synthetic data, same folds, epochs and seeds.
 
 Trains one experiment on one dataset through the workflow's own training functions
-(`edaffect.training.load_fold_data` + `train_and_test`) on the stage files of a finished run
+(`edaffect.training.trainer.load_fold_data` + `train_and_test`) on the stage files of a finished run
 (results/{dataset}/splits.csv, labels.csv, inputs.npy, ...), and prints per-std test accuracy
 (mean ± std over folds), the paired difference (corrected resampled t-test), the mean training
 loss drop from epoch 1 to the last epoch and how often the validation curve stayed flat.
@@ -22,14 +22,14 @@ import yaml
 
 from edaffect.models import build_model
 from edaffect.reporting.statistics import corrected_resampled_ttest, format_comparison
-from edaffect.training import (
+from edaffect.training.paths import network_fold_inputs
+from edaffect.training.trainer import (
     TrainingSettings,
     fold_seed,
     load_fold_data,
     train_and_test,
     tune_malloc,
 )
-from edaffect.training_paths import network_fold_inputs
 
 DEFAULTS = {"modules": [], "music": False, "input": "eda", "fraction": 1.0, "depth": 1,
             "channels": [64, 64, 64, 64]}

@@ -61,7 +61,7 @@ def _job(args) -> list[dict]:
     import torch
 
     torch.set_num_threads(1)
-    from edaffect.maan_study import train_maan_fold
+    from edaffect.studies.maan.study import train_maan_fold
 
     mods, attention, overrides = VARIANTS[variant]
     maan = cfg["maan"]

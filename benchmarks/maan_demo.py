@@ -23,8 +23,8 @@ def _train(args):
     import torch
 
     torch.set_num_threads(1)
-    from edaffect.fold_runner import RUNTIME_KEYS
-    from edaffect.maan_study import train_maan_fold
+    from edaffect.studies.maan.study import train_maan_fold
+    from edaffect.training.fold_runner import RUNTIME_KEYS
 
     t0, c0 = time.perf_counter(), time.process_time()
     maan, base = cfg["maan"], cfg["training"]
@@ -50,9 +50,9 @@ def prepare(work: Path, cfg: dict) -> dict[str, tuple[float, float]]:
     """Synthetic AMIGOS -> trial table -> labels, splits -> MAAN segments (as the workflow);
     returns (wall s, CPU s) per stage."""
     from edaffect.datasets import write_trial_table
-    from edaffect.labels import write_labels
-    from edaffect.maan_data import build_segments
-    from edaffect.splits import write_splits
+    from edaffect.model_selection.labels import write_labels
+    from edaffect.model_selection.splits import write_splits
+    from edaffect.studies.maan.segments import build_segments
     from edaffect.synthetic import generate
 
     amigos = cfg["datasets"]["amigos"]
@@ -82,7 +82,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     repo = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((repo / "config.yaml").read_text())
-    from edaffect.maan_study import write_report
+    from edaffect.studies.maan.study import write_report
 
     stages = prepare(work, cfg)
     t0 = time.perf_counter()

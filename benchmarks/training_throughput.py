@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from edaffect.models import build_model, count_parameters, init_normal
 from edaffect.models.rtcan1d import RNTA_POOL
-from edaffect.training import FoldData, TrainingSettings, train_and_test, tune_malloc
+from edaffect.training.trainer import FoldData, TrainingSettings, train_and_test, tune_malloc
 
 TABLE5 = {
     "base": [], "r_a": ["sca_res"], "r_b": ["sca"], "r_c": ["sca_res", "sca"], "r_d": ["rnta"],

@@ -1,8 +1,8 @@
 # SVM baselines of Table 3: linear SVM (C = baselines.svm_c) on the 128 hand-crafted EDA features
 # or on the songs' openSMILE features, per (experiment, dataset, dimension, fold), on the same
 # folds, labels and trials as the networks.  They are trained by the fold runner
-# (rules/training.smk, family `svm` of edaffect.fold_runner); this stage asks for every fold.
-# Package code: edaffect.baselines.  (The 3-layer CNN on the features is a network.)
+# (rules/training.smk, family `svm` of edaffect.training.fold_runner); this stage asks for every fold.
+# Package code: edaffect.training.baselines.  (The 3-layer CNN on the features is a network.)
 
 
 SVM_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] == "svm")

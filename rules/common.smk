@@ -9,7 +9,7 @@ import re
 
 from snakemake.utils import min_version, validate
 
-from edaffect.fold_runner import (
+from edaffect.training.fold_runner import (
     canonical,
     family_of,
     fold_mode,
@@ -17,7 +17,7 @@ from edaffect.fold_runner import (
     provenance_config,
     result_settings,
 )
-from edaffect.training_paths import RUN_DIR, network_fold_inputs, svm_fold_inputs
+from edaffect.training.paths import RUN_DIR, network_fold_inputs, svm_fold_inputs
 
 min_version("9.20")
 
@@ -115,7 +115,7 @@ def fraction_tag(fraction):
 
 
 def run_dir(experiment, dataset, dimension, fold):
-    from edaffect.training_paths import run_dir as path
+    from edaffect.training.paths import run_dir as path
 
     return path(experiment, dataset, dimension, fold)
 
@@ -167,7 +167,7 @@ def decomposition_runtime(wildcards, attempt):
 
 def decomposition_batches(wildcards):
     """Every batch file of the dataset (after the trial_table checkpoint)."""
-    from edaffect.preprocessing import batch_paths
+    from edaffect.signal.preprocessing import batch_paths
 
     return batch_paths(
         checkpoints.trial_table.get(dataset=wildcards.dataset).output.trials,
@@ -185,22 +185,22 @@ def music_root(wildcards):
 
 def features_song_ids():
     """PMEmo musicIds of trials.csv (after the trial_table checkpoint), numeric order."""
-    from edaffect.music import song_ids
+    from edaffect.signal.music import song_ids
 
     checkpoints.trial_table.get(dataset=MUSIC_DATASET)
     return song_ids(f"results/{MUSIC_DATASET}/trials.csv")
 
 
 def features_music_source():
-    """'audio' or 'csv', decided at DAG time from the chorus folder (edaffect.music)."""
-    from edaffect.music import choose_source
+    """'audio' or 'csv', decided at DAG time from the chorus folder (edaffect.signal.music)."""
+    from edaffect.signal.music import choose_source
 
     return choose_source(dataset_root(MUSIC_DATASET), features_song_ids(), MUSIC_SOURCE)
 
 
 def features_song_audio(wildcards):
     """The chorus audio of one song (wav preferred over mp3)."""
-    from edaffect.music import find_audio
+    from edaffect.signal.music import find_audio
 
     path = find_audio(dataset_root(MUSIC_DATASET), wildcards.stimulus)
     if path is None:
@@ -234,7 +234,7 @@ def features_eda_inputs(wildcards):
     return inputs
 
 
-# ---- the fold runner (rules/training.smk; edaffect.fold_runner) ----
+# ---- the fold runner (rules/training.smk; edaffect.training.fold_runner) ----
 
 FAMILIES = model_families(config)  # module paths of config files: relative to the working directory
 FOLD_MODE = fold_mode(config["training"])

@@ -2,7 +2,7 @@
 # annotations aligned to each listener's EDA, per-frame inputs from the decomposition cache, the
 # continuous-regression experiments (TCN on 1 - CCC, ridge, constant; trained by the fold runner,
 # rules/training.smk, families in config model_families), the refined-labels LSTM sweep, the lag
-# of the skin's response, and their tables and figures.  Package code: edaffect.continuous*,
+# of the skin's response, and their tables and figures.  Package code: edaffect.studies.continuous.frames*,
 # edaffect.datasets.pmemo_dynamic, edaffect.models.tcn / .lstm.
 
 # Constants and input functions: rules/common.smk ("input functions of rules/continuous.smk").

@@ -1,6 +1,6 @@
 # Hand-crafted features for the baselines: the 128 EDA features of every trial (per dataset) and
 # the 6,373 openSMILE ComParE_2016 functionals of every PMEmo song (per song, then merged).
-# Package code: edaffect.features, edaffect.music.  Definitions: docs/features.md.
+# Package code: edaffect.signal.eda_features, edaffect.signal.music.  Definitions: docs/features.md.
 
 
 MUSIC_SOURCE = config["baselines"]["music"]["source"]

@@ -1,5 +1,5 @@
 # Labels and folds: per-subject k-means labels (paper §4.2), subject-independent splits (§5.1),
-# Tables 1-2 and Fig. 3.  Package code: edaffect.labels, edaffect.splits,
+# Tables 1-2 and Fig. 3.  Package code: edaffect.model_selection.labels, edaffect.model_selection.splits,
 # edaffect.reporting.label_tables, edaffect.reporting.label_figure.
 
 import hashlib

@@ -2,7 +2,7 @@
 # original code's protocol (a: (subject, stimulus) pairs shuffled into folds, epoch chosen on the
 # test fold), ours (b: subject-independent, validation fold) and ours + song-disjoint on PMEmo
 # (c).  Protocols and models are config entries (`leakage:`); each protocol's folds are a split
-# variant of edaffect.splits.make_protocol_splits.  Package code: edaffect.leakage.
+# variant of edaffect.model_selection.splits.make_protocol_splits.  Package code: edaffect.studies.leakage.study.
 
 # Constants and input functions: rules/common.smk ("input functions of rules/leakage.smk").
 

@@ -1,10 +1,10 @@
 # MAAN (Woo et al. 2023) on AMIGOS: ECG -> HRV series, EEG -> differential-entropy maps, EDA as a
 # third modality; intra-modality U-Nets + modality-aware attention (docs/maan.md).
 # Stages: 10-s segments (maan_segments) -> the MAAN experiments of config `experiments` (model
-# family `maan`, edaffect.maan_study:FAMILY) trained by the fold runner (rules/training.smk:
+# family `maan`, edaffect.studies.maan.study:FAMILY) trained by the fold runner (rules/training.smk:
 # train_fold / train_folds) -> results/tables/maan_table.* and the figure of modality weights +
 # 2-D feature view (maan_report).  Constants and input functions: rules/common.smk.
-# Package code: edaffect.physio, edaffect.maan_data, edaffect.maan_study, edaffect.models.maan.
+# Package code: edaffect.signal.physio, edaffect.studies.maan.segments, edaffect.studies.maan.study, edaffect.models.maan.
 
 
 if MAAN_ENABLED:

@@ -1,7 +1,7 @@
 # Reporting: the paper's Tables 3-6 (ours beside the published values, fold-paired tests),
 # Fig. 4 (subject-incremental curves), Figs. 5-8 (Grad-CAM-1D of trained R_b, R_d, R_e) and the
 # HTML report (`snakemake --report results/report.html`).  Package code:
-# edaffect.reporting.result_tables, .statistics, .figures and edaffect.gradcam.
+# edaffect.reporting.result_tables, .statistics, .figures and edaffect.models.gradcam.
 # A table target needs only its own rows' training runs: inputs come from table_metrics(table).
 
 

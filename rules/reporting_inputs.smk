@@ -49,7 +49,7 @@ def gradcam_runs(dimension, filename):
 
 def gradcam_inputs(dimension):
     """Everything Figs. 5-8 read: the trained models of the last fold, their predictions and the
-    fold's inputs (as `edaffect.training.load_fold_data` takes them)."""
+    fold's inputs (as `edaffect.training.trainer.load_fold_data` takes them)."""
     data = f"results/{GRADCAM_DATASET}"
     inputs = {
         "models": gradcam_runs(dimension, "model.pt"),

@@ -2,8 +2,8 @@
 # folds): 15 s cropped cvxEDA components -> signal images -> ResNet-18-style 2-D network (+ music),
 # per (experiment, dataset, dimension, fold) by the fold runner (rules/training.smk, family
 # `ressin`); its regression pre-experiment (Table 1) and its component / feature comparison
-# (Table 2).  Package code: edaffect.ressin_components (components, images, regression),
-# edaffect.ressin_training, edaffect.models.ressin, edaffect.reporting.ressin_tables.
+# (Table 2).  Package code: edaffect.studies.ressin.components (components, images, regression),
+# edaffect.studies.ressin.training, edaffect.models.ressin, edaffect.studies.ressin.tables.
 
 
 RESSIN_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] == "ressin")

@@ -1,4 +1,4 @@
-# The fold runner (edaffect.fold_runner): every trained experiment - RTCAN-1D / RTCAG and the
+# The fold runner (edaffect.training.fold_runner): every trained experiment - RTCAN-1D / RTCAG and the
 # 3-layer CNN (Tables 3-6), the SVM baselines (Table 3), Res-SIN (its Table 2) and any family
 # added under config `model_families` - is trained by these rules and one script.
 # `training.fold_mode` (a runtime choice, not a param) picks the rules:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from edaffect.features import FeatureSettings, detect_scrs, mfcc
 from edaffect.reporting.statistics import corrected_resampled_ttest, holm_adjust
+from edaffect.signal.eda_features import FeatureSettings, detect_scrs, mfcc
 
 DATA = Path(__file__).parent / "data"
 SONG = DATA / "pmemo-public-samples" / "108.mp3"
@@ -66,7 +66,7 @@ def _rtcan(modules, music_dim=0):
 ])
 def test_gradcam_matches_captum(modules, layer):
     captum = pytest.importorskip("captum.attr")
-    from edaffect.gradcam import grad_cam_1d
+    from edaffect.models.gradcam import grad_cam_1d
 
     model = _rtcan(modules, music_dim=5)
     rng = np.random.default_rng(1)
@@ -193,7 +193,7 @@ def test_opensmile_features_equal_direct_call():
     float32 decoding); against openSMILE's default left-channel reading they differ, which is why
     we mix down."""
     opensmile = pytest.importorskip("opensmile")
-    from edaffect.music import audio_features
+    from edaffect.signal.music import audio_features
 
     ours = audio_features(SONG)
     smile = opensmile.Smile(

@@ -12,7 +12,6 @@ import torch
 from scipy.signal import resample_poly
 
 from edaffect.cli import main as cli_main
-from edaffect.fold_runner import BUILTIN_FAMILIES, FoldJob, run_job
 from edaffect.predict import (
     INFERENCE_FIELDS,
     INFERENCE_KEY,
@@ -23,8 +22,9 @@ from edaffect.predict import (
     predict,
     write_sidecar,
 )
-from edaffect.preprocessing import run_batch, settings_from_config
-from edaffect.training import load_fold_data
+from edaffect.signal.preprocessing import run_batch, settings_from_config
+from edaffect.training.fold_runner import BUILTIN_FAMILIES, FoldJob, run_job
+from edaffect.training.trainer import load_fold_data
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "real-eda-neurokit" / "bio_eventrelated_100hz.csv"
@@ -89,7 +89,7 @@ def study(tmp_path_factory):
     pd.DataFrame({"trial_id": [r["trial_id"] for r in trials],
                   "subject": [r["subject"] for r in trials], "valence_label": y,
                   "arousal_label": 1 - y}).to_csv(root / "labels.csv", index=False)
-    from edaffect.music import feature_names
+    from edaffect.signal.music import feature_names
 
     music = pd.DataFrame(rng.normal(0, 3, (len(SONGS), 6373)), columns=feature_names())
     music.insert(0, "stimulus", SONGS)
@@ -100,7 +100,8 @@ def study(tmp_path_factory):
 
     runs = root / "runs" / EDA_ONLY["name"] / "pmemo"
     trained = {}
-    # Trained through the workflow's fold runner (edaffect.fold_runner.run_job, the built-in
+    # Trained through the workflow's fold runner (edaffect.training.fold_runner.run_job, the
+    # built-in
     # rtcan1d family): the inference metadata comes with model.pt, nothing is written by hand.
     for experiment, mode, dimensions, folds in ((EDA_ONLY, "vectorised", ("valence", "arousal"),
                                                  [0, 1, 2]),

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.neighbors import NearestCentroid
 
-from edaffect.evaluation import binary_metrics
-from edaffect.fold_runner import FoldJob, ModelFamily
+from edaffect.model_selection.metrics import binary_metrics
+from edaffect.training.fold_runner import FoldJob, ModelFamily
 
 
 def toy_inputs(experiment: dict, dataset: str) -> dict[str, str]:
@@ -29,7 +29,7 @@ def toy_inputs(experiment: dict, dataset: str) -> dict[str, str]:
 
 def train_toy(job: FoldJob) -> list[dict]:
     """Fit on the training role, score the test role once, write the three run files."""
-    from edaffect.training import load_fold_data
+    from edaffect.training.trainer import load_fold_data
 
     results = []
     for fold, run_dir in zip(job.folds, job.run_dirs, strict=True):

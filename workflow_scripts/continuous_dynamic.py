@@ -1,7 +1,7 @@
 """Rule `continuous_dynamic`: PMEmo's dynamic annotations -> results/pmemo/dynamic.csv, aligned
 to each listener's EDA time base (edaffect.datasets.pmemo_dynamic)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

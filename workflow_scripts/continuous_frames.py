@@ -1,13 +1,14 @@
 """Rule `continuous_frames`: per-frame inputs (frame means and window features of the cached
-cvxEDA components) and labels of every trial with dynamic annotations (edaffect.continuous)."""
+cvxEDA components) and labels of every trial with dynamic annotations
+(edaffect.studies.continuous.frames)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
 import pandas as pd
 
-from edaffect.continuous import build_frames, save_frames
+from edaffect.studies.continuous.frames import build_frames, save_frames
 
 frames, excluded = build_frames(
     smk.input.dynamic, smk.input.inputs_index, smk.input.trials, smk.params.cache_dir,

@@ -1,11 +1,11 @@
 """Rule `continuous_lag`: arousal -> SCR-rate cross-correlation per trial, lag table, figure."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.continuous_lag import lag_curves
-from edaffect.continuous_report import planted_lags, write_lag_outputs
+from edaffect.studies.continuous.lag import lag_curves
+from edaffect.studies.continuous.report import planted_lags, write_lag_outputs
 
 lag = dict(smk.params.lag)
 curves = lag_curves(

@@ -1,12 +1,12 @@
 """Rule decompose_batch: preprocess + cvxEDA one batch of trials (per-trial cache inside)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
 import json
 
-from edaffect.preprocessing import run_batch, settings_from_config
+from edaffect.signal.preprocessing import run_batch, settings_from_config
 
 run_batch(
     raw_eda=smk.input.raw_eda,

@@ -1,10 +1,10 @@
 """Rule `eda_features`: trials.csv + raw_eda.npz (+ cvxEDA cache) -> eda_features.csv."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.features import settings_from_config, write_dataset_features
+from edaffect.signal.eda_features import settings_from_config, write_dataset_features
 
 params = smk.params
 settings = settings_from_config(params.options, params.preprocessing)

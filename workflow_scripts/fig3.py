@@ -1,6 +1,6 @@
 """Rule `fig3`: labels.csv -> Fig. 3, the four-step k-means labelling of one subject."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

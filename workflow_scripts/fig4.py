@@ -1,6 +1,6 @@
 """Rule `fig4`: metrics of the subject-incremental runs -> Fig. 4 (png + pdf)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

@@ -1,6 +1,6 @@
 """Rules `gradcam_valence`, `gradcam_arousal`: last-fold models -> Figs. 5+6 and 7+8."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

@@ -1,6 +1,6 @@
 """Rules `table1` / `table2`: labels.csv of every dataset -> the paper's Table 1 or 2."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

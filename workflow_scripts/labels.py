@@ -1,10 +1,10 @@
 """Rule `labels`: trials.csv -> labels.csv (per-subject k-means thresholds, binary labels)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.labels import write_labels
+from edaffect.model_selection.labels import write_labels
 
 labels = write_labels(
     smk.input.trials,

@@ -1,10 +1,10 @@
 """Rule `leakage_runs`: every (dimension, fold) of one experiment x dataset x protocol."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.leakage import protocol_from_config, run_protocol  # noqa: E402
+from edaffect.studies.leakage.study import protocol_from_config, run_protocol  # noqa: E402
 
 run_protocol(
     dict(smk.params.experiment),

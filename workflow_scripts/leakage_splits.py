@@ -1,10 +1,10 @@
 """Rule `leakage_splits`: trials.csv -> the folds of one split kind of the leakage table."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.leakage import write_protocol_splits  # noqa: E402
+from edaffect.studies.leakage.study import write_protocol_splits  # noqa: E402
 
 write_protocol_splits(
     smk.input.trials,

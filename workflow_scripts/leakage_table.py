@@ -1,11 +1,11 @@
 """Rule `leakage_table`: the leakage runs -> results/tables/leakage.{csv,md} + the figure."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.leakage import protocol_from_config, write_leakage_table  # noqa: E402
 from edaffect.reporting.result_tables import data_line  # noqa: E402
+from edaffect.studies.leakage.study import protocol_from_config, write_leakage_table  # noqa: E402
 
 protocols = [protocol_from_config(name, dict(entry)) for name, entry in smk.params.protocols]
 table = write_leakage_table(

@@ -1,11 +1,11 @@
 """Rule maan_report: MAAN fold metrics and predictions -> results/tables/maan_table.{csv,md,tex}
 and the figure of modality weights per class + PCA view of the fused test features."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())  # stderr and logging to the rule's log before other imports
 
-from edaffect.maan_study import write_report  # noqa: E402
+from edaffect.studies.maan.study import write_report  # noqa: E402
 
 write_report(
     metrics=list(smk.input.metrics), predictions=list(smk.input.predictions),

@@ -1,10 +1,10 @@
 """Rule maan_segments: AMIGOS trials of labels.csv -> 10-s ECG/EEG/EDA segments for MAAN."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())  # stderr and logging to the rule's log before other imports
 
-from edaffect.maan_data import build_segments  # noqa: E402
+from edaffect.studies.maan.segments import build_segments  # noqa: E402
 
 build_segments(
     smk.params.root, smk.input.labels, dict(smk.params.settings), videos=smk.params.videos,

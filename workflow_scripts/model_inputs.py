@@ -1,10 +1,10 @@
 """Rule merge_decomposition: batch files -> inputs.npy, inputs_index.csv, excluded.csv."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.preprocessing import merge_batches
+from edaffect.signal.preprocessing import merge_batches
 
 n = merge_batches(
     list(smk.input.batches),

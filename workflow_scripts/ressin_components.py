@@ -1,13 +1,13 @@
 """Rule `ressin_components`: raw EDA -> 15 s cropped origin/phasic/tonic per trial (cvxEDA,
 through the study's per-trial decomposition cache)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
 import json
 
-from edaffect.ressin_components import ResSINSettings, write_components
+from edaffect.studies.ressin.components import ResSINSettings, write_components
 
 write_components(
     smk.input.raw,

@@ -1,10 +1,10 @@
 """Rule `ressin_images`: components -> min-max signal images (n, 3, S, S) + row index."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.ressin_components import write_images
+from edaffect.studies.ressin.components import write_images
 
 write_images(
     smk.input.components,

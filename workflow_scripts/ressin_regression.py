@@ -1,11 +1,11 @@
 """Rule `ressin_regression`: Res-SIN Table 1 numbers (MLR / SVR, RMSE and Pearson r)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
 
-from edaffect.ressin_components import ResSINSettings, write_regression
+from edaffect.studies.ressin.components import ResSINSettings, write_regression
 
 write_regression(
     smk.input.components,

@@ -1,10 +1,10 @@
 """Rule `ressin_table1`: Res-SIN Table 1 (regression pre-experiment) beside the paper's values."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.reporting.ressin_tables import write_table1
+from edaffect.studies.ressin.tables import write_table1
 
 write_table1(
     smk.input.regression,

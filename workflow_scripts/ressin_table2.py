@@ -1,10 +1,10 @@
 """Rule `ressin_table2`: Res-SIN Table 2 (inputs; features) with fold-paired tests vs mix."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.reporting.ressin_tables import write_table2
+from edaffect.studies.ressin.tables import write_table2
 
 write_table2(
     list(smk.input.metrics),

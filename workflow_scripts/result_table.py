@@ -1,6 +1,6 @@
 """Rules `table3`..`table6`: per-fold metrics.json -> the paper table (csv, md, tex)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

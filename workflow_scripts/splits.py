@@ -1,10 +1,10 @@
 """Rule `splits`: trials.csv -> splits.csv + splits_summary.csv (subject-independent folds)."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.splits import write_splits
+from edaffect.model_selection.splits import write_splits
 
 log.info("wildcards %s, group_by %s", dict(smk.wildcards), smk.params.group_by)
 write_splits(

@@ -1,7 +1,7 @@
 """Rule synthesize_dataset: one synthetic dataset -> its native folder + ground_truth.csv
 beside it."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

@@ -1,6 +1,6 @@
 """Rules `report_table{n}`: results/tables/table{n}.md -> an HTML page for the Snakemake report."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

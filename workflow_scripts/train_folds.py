@@ -2,20 +2,20 @@
 every fold of an (experiment, dataset) - each dimension in turn - in one process, with the
 experiment's model family."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
 # Before torch (CUDA) is imported: a job that asks for a GPU claims one of the node's GPUs
 # (CUDA_VISIBLE_DEVICES), so local jobs under --resources gpu=N do not share device 0.  No GPU on
 # the node (or under SLURM, one): nothing changes.  Held until the process exits.
-from edaffect.device_pool import acquire_device
+from edaffect.training.device_pool import acquire_device
 
 gpu_claim = acquire_device() if int(getattr(smk.resources, "gpu", 0) or 0) > 0 else None
 if gpu_claim is not None and gpu_claim.device is not None:
     log.info("device pool: this job uses GPU %s", gpu_claim.device)
 
-from edaffect.fold_runner import (
+from edaffect.training.fold_runner import (
     FoldJob,
     family_of,
     fold_mode,

@@ -1,6 +1,6 @@
 """Checkpoint trial_table: read a dataset's native files -> trials.csv, raw_eda.npz, exclusions."""
 
-from edaffect.rule_io import rule_context
+from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 

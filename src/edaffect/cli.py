@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="edaffect: %(message)s")
-    from edaffect import atomic
+    from edaffect.io import atomic
     from edaffect.predict import PredictError, plot_gradcam, predict
 
     try:

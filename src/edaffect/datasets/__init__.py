@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edaffect import atomic
+from edaffect.io import atomic
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edaffect import atomic
+from edaffect.io import atomic
 
 
 def save_figure(fig, png: str | Path, pdf: str | Path, *, dpi: int,

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from edaffect.gradcam import GradCam1D  # noqa: E402
+from edaffect.models.gradcam import GradCam1D  # noqa: E402
 from edaffect.reporting.figure_files import save_figure  # noqa: E402
 from edaffect.reporting.paper import load_paper_values, paper_value  # noqa: E402
 from edaffect.reporting.result_tables import PAPER, load_fold_metrics  # noqa: E402
@@ -254,13 +254,14 @@ def gradcam_figures(
     """Figs. 5+6 (valence) or 7+8 (arousal): Grad-CAM-1D of each trained model on one test trial.
 
     `models` is [(label, model.pt path)] of one fold; `fold_inputs` are the keyword arguments of
-    `edaffect.training.load_fold_data` (splits, labels, inputs, music features), so every model
+    `edaffect.training.trainer.load_fold_data` (splits, labels, inputs, music features), so every
+    model
     sees the trial exactly as in its test (music z-scored with that fold's training songs).
     """
     import torch
 
-    from edaffect.gradcam import default_target_layer, grad_cam_1d
-    from edaffect.training import load_fold_data
+    from edaffect.models.gradcam import default_target_layer, grad_cam_1d
+    from edaffect.training.trainer import load_fold_data
 
     trial_id = choose_example_trial(predictions, seed)
     duration, subject = None, None

@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from edaffect import atomic  # noqa: E402
-from edaffect.labels import binarize, read_labels, subject_kmeans  # noqa: E402
+from edaffect.io import atomic  # noqa: E402
+from edaffect.model_selection.labels import binarize, read_labels, subject_kmeans  # noqa: E402
 
 SCALES = {
     "pmemo": ("PMEmo static rating", (0.0, 1.0)),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edaffect.labels import read_labels
+from edaffect.model_selection.labels import read_labels
 from edaffect.reporting.paper import load_paper_values, paper_value, write_table
 
 PAPER = "rtcan-1d"

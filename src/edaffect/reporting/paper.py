@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from edaffect import atomic
+from edaffect.io import atomic
 
 PAPER_TABLES_ENV = "EDAFFECT_PAPER_TABLES"
 # Every published value of the papers this project re-creates, transcribed from the papers

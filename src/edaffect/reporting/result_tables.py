@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edaffect import atomic
+from edaffect.io import atomic
 from edaffect.reporting.paper import load_paper_values, paper_value
 from edaffect.reporting.statistics import (
     TEST_NAME,

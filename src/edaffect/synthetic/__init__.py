@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edaffect import atomic
+from edaffect.io import atomic
 
 DATASET_CODES = {"pmemo": 1, "deap": 2, "amigos": 3}
 NATIVE_FOLDERS = {

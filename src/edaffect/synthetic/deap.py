@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edaffect import atomic
+from edaffect.io import atomic
 from edaffect.synthetic import Generated, clear_paths, ground_truth_frame, stream
 from edaffect.synthetic.eda import draw_latents, draw_raters, simulate_eda, to_scale
 from edaffect.synthetic.subjects import draw_subject_trials

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edaffect import atomic
+from edaffect.io import atomic
 from edaffect.synthetic import Generated, clear_paths, ground_truth_frame, stream
 from edaffect.synthetic.eda import draw_latents, draw_raters, simulate_eda, to_scale
 from edaffect.synthetic.subjects import draw_subject_trials

@@ -1,0 +1,1 @@
+"""Files in and out: atomic writes, rule-script context, the config schema."""

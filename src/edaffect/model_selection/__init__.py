@@ -1,0 +1,1 @@
+"""Labels, subject-independent folds, fold data and metrics."""

@@ -1,0 +1,1 @@
+"""Continuous emotion on PMEmo's dynamic annotations and refined labels."""

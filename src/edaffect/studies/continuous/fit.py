@@ -1,0 +1,328 @@
+"""Continuous V/A recognition per fold (thesis ch. 3 adapted): TCN on 1 − CCC, ridge, constant.
+
+Models (config `continuous.models`):
+- `tcn`: the TCN of edaffect.models.tcn on windows of the frame-mean EDA channels (+ the song's
+  music components as constant channels), trained with 1 − CCC; the epoch is chosen by the CCC
+  of the restored validation predictions; overlapping window predictions are averaged back onto
+  each trial's frames (N-to-N) before scoring.
+- `ridge`: ridge regression on the per-frame window features (+ music components); alpha chosen
+  by validation CCC from `continuous.ridge_alphas`.
+- `constant`: the training frames' mean (CCC 0 by construction; PCC undefined).
+Every model is scored by RMSE, PCC and CCC over the test fold's concatenated frames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edaffect.io import atomic
+from edaffect.model_selection.splits import load_fold, read_splits
+from edaffect.studies.continuous.frames import (
+    FoldFrames,
+    Frames,
+    cut_windows,
+    fold_frames,
+    load_frames,
+    regression_metrics,
+    restore,
+)
+from edaffect.training.run_files import torch_save
+
+log = logging.getLogger(__name__)
+MODELS = ("constant", "ridge", "tcn")
+
+
+@dataclass
+class ContinuousSettings:
+    """config.yaml `continuous` (the parts the per-fold fits read; defaults: the schema's)."""
+
+    window_s: float
+    hop_s: float
+    music_components: int
+    ridge_alphas: list[float]
+    tcn: dict
+    device: str
+    threads: int
+    frame_s: float = 0.5  # PMEmo's dynamic annotations: one frame every 0.5 s (data, not config)
+
+    @classmethod
+    def from_sections(cls, settings: dict, device: str, threads: int) -> ContinuousSettings:
+        """From the fold runner's result settings ({"continuous.window_s": 8.0, ...})."""
+        get = {k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("continuous.")}
+        return cls(
+            window_s=float(get["window_s"]), hop_s=float(get["hop_s"]),
+            music_components=int(get["music_components"]),
+            ridge_alphas=[float(a) for a in get.get("ridge_alphas", [1.0])],
+            tcn=dict(get.get("tcn", {})), device=device, threads=threads,
+        )
+
+    @property
+    def window(self) -> int:
+        return max(1, round(self.window_s / self.frame_s))
+
+    @property
+    def hop(self) -> int:
+        return max(1, round(self.hop_s / self.frame_s))
+
+
+def experiment_name(model: str, split: str) -> str:
+    """Run folder name: cont_{model}_{split} (split: subject | song)."""
+    return f"cont_{model}_{split}"
+
+
+# ------------------------------------------------------------------------------- the models
+
+
+def _predict_constant(data: dict[str, FoldFrames], settings, seed):
+    mean = float(data["train"].concat_y().mean())
+    preds = {r: [np.full(len(y), mean) for y in data[r].y] for r in ("val", "test")}
+    return preds, {"train_mean": mean}, {"train_mean": mean}
+
+
+def _predict_ridge(data: dict[str, FoldFrames], settings, seed):
+    from sklearn.linear_model import Ridge
+
+    x_tr = np.vstack(data["train"].feat)
+    y_tr = data["train"].concat_y()
+    best = None
+    for alpha in settings.ridge_alphas:
+        model = Ridge(alpha=alpha).fit(x_tr, y_tr)
+        val = model.predict(np.vstack(data["val"].feat))
+        score = regression_metrics(data["val"].concat_y(), val)["ccc"]
+        score = -np.inf if np.isnan(score) else score
+        if best is None or score > best[0]:
+            best = (score, alpha, model)
+    _, alpha, model = best
+    preds = {r: [model.predict(x) for x in data[r].feat] for r in ("val", "test")}
+    state = {"alpha": alpha, "coef": model.coef_, "intercept": float(model.intercept_)}
+    return preds, {"alpha": alpha, "n_features": int(x_tr.shape[1])}, state
+
+
+def _windows(fold: FoldFrames, length: int, hop: int):
+    """Stacked windows (k, L, C), targets (k, L), mask (k, L) and per-trial (starts, rows)."""
+    xs, ys, ms, index = [], [], [], []
+    k = 0
+    for x, y in zip(fold.seq, fold.y, strict=True):
+        wx, mask, starts = cut_windows(x, length, hop)
+        wy, _, _ = cut_windows(y, length, hop)
+        xs.append(wx)
+        ys.append(wy)
+        ms.append(mask)
+        index.append((starts, slice(k, k + len(starts)), len(y)))
+        k += len(starts)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ms), index
+
+
+def _predict_tcn(data: dict[str, FoldFrames], settings: ContinuousSettings, seed: int):
+    import torch
+
+    from edaffect.models.tcn import TCN, ccc_loss
+    from edaffect.training.trainer import resolve_device
+
+    cfg = settings.tcn
+    device = resolve_device(settings.device)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    L, H = settings.window, settings.hop
+    x_tr, y_tr, m_tr, _ = _windows(data["train"], L, H)
+    tensors = {}
+    for role in ("val", "test"):
+        x, _, _, index = _windows(data[role], L, H)
+        tensors[role] = (torch.from_numpy(x).to(device), index)
+    model = TCN(x_tr.shape[2], list(cfg["channels"]), int(cfg["kernel"]), float(cfg["dropout"]),
+                bool(cfg["causal"])).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]),
+                           weight_decay=float(cfg["weight_decay"]))
+    xt, yt, mt = (torch.from_numpy(a).to(device) for a in (x_tr, y_tr, m_tr))
+
+    def predict(role):
+        model.eval()
+        x, index = tensors[role]
+        with torch.no_grad():
+            out = model(x).float().cpu().numpy()
+        return [restore(out[rows], starts, n) for starts, rows, n in index]
+
+    y_val = data["val"].concat_y()
+    curve, best = [], (-np.inf, 0, None)
+    batch = int(cfg["batch_size"])
+    for epoch in range(1, int(cfg["epochs"]) + 1):
+        model.train()
+        order = torch.from_numpy(rng.permutation(len(x_tr))).to(device)
+        for start in range(0, len(order), batch):
+            idx = order[start:start + batch]
+            loss = ccc_loss(model(xt[idx]), yt[idx], mt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        score = regression_metrics(y_val, np.concatenate(predict("val")))["ccc"]
+        score = -1.0 if np.isnan(score) else score
+        curve.append(round(float(score), 5))
+        if score > best[0]:
+            best = (score, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()})
+    model.load_state_dict(best[2])
+    preds = {r: predict(r) for r in ("val", "test")}
+    info = {
+        "chosen_epoch": best[1], "val_curve": curve, "epochs": int(cfg["epochs"]),
+        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "receptive_field": model.receptive_field, "device": device.type,
+        "window_frames": L, "hop_frames": H, "n_train_windows": int(len(x_tr)),
+    }
+    state = {"state_dict": {k: v.cpu() for k, v in best[2].items()},
+             "in_features": int(x_tr.shape[2]), "tcn": dict(cfg)}
+    return preds, info, state
+
+
+PREDICTORS = {"constant": _predict_constant, "ridge": _predict_ridge, "tcn": _predict_tcn}
+
+
+# ------------------------------------------------------------------------------- per fold
+
+
+def fit_fold(
+    model: str, frames: Frames, fold: dict[str, list[str]], dimension: str,
+    settings: ContinuousSettings, seed: int, music_csv: str | Path | None = None,
+) -> tuple[dict, pd.DataFrame, dict]:
+    """Train `model` on one fold, choose on its validation role, score its test role once."""
+    if model not in PREDICTORS:
+        raise ValueError(f"unknown continuous model {model!r}; known: {MODELS}")
+    data = fold_frames(frames, fold, dimension, music_csv, settings.music_components)
+    start = time.perf_counter()
+    preds, info, state = PREDICTORS[model](data, settings, seed)
+    seconds = time.perf_counter() - start
+    test, val = data["test"], data["val"]
+    y_test = test.concat_y()
+    metrics = {
+        "model": model, "dimension": dimension,
+        **{f"test_{k}": v for k, v in
+           regression_metrics(y_test, np.concatenate(preds["test"])).items()},
+        **{f"val_{k}": v for k, v in
+           regression_metrics(val.concat_y(), np.concatenate(preds["val"])).items()},
+        "n_train": len(data["train"].trial_id), "n_val": len(val.trial_id),
+        "n_test": len(test.trial_id), "n_train_frames": data["train"].n_frames,
+        "n_test_frames": test.n_frames, "train_seconds": round(seconds, 3), "seed": seed,
+        "test_songs": sorted({t.split("_", 1)[1] for t in test.trial_id}),
+        **info,
+    }
+    predictions = pd.DataFrame({
+        "trial_id": np.repeat(test.trial_id, [len(y) for y in test.y]),
+        "subject": np.repeat(test.subject, [len(y) for y in test.y]),
+        "frameTime": np.concatenate(test.frame_time),
+        "y_true": y_test, "y_pred": np.concatenate(preds["test"]),
+    })
+    return metrics, predictions, state
+
+
+def job_folds(job):
+    """(fold, run directory (made), fold seed, train/val/test trial ids) of each fold of a
+    fold-runner job of the continuous families (subject or song folds, fraction 1)."""
+    from edaffect.training.trainer import fold_seed
+
+    splits = read_splits(job.inputs["splits_csv"])
+    for k, run_dir in zip(job.folds, job.run_dirs, strict=True):
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        seed = fold_seed(job.seed, job.experiment["name"], job.dataset, job.dimension, k)
+        yield k, run_dir, seed, load_fold(splits, 1.0, k)
+
+
+def write_run(run_dir: Path, metrics: dict, predictions: pd.DataFrame,
+              float_format: str | None) -> None:
+    """predictions.csv and metrics.json of one run directory, each written kill-safe."""
+    atomic.to_csv(predictions, run_dir / "predictions.csv", index=False,
+                  float_format=float_format)
+    atomic.write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1, default=float))
+
+
+def _save_model(obj: dict, path: Path) -> None:
+    """model.pt: torch.save for the TCN (torch.load); the baselines' few numbers (training mean,
+    ridge alpha/coef/intercept) are pickled without importing torch (pickle.load)."""
+    import pickle
+
+    if "state_dict" in obj:
+        torch_save(obj, path)
+    else:
+        atomic.write_bytes(path, pickle.dumps(obj))
+
+
+def train_folds(job) -> list[dict]:
+    """Fold-runner trainer (families tcn, ridge, constant): every fold of the job; writes
+    metrics.json, predictions.csv (trial_id, subject, frameTime, y_true, y_pred) and model.pt
+    (TCN state dict, ridge coefficients or the training mean) into each run directory."""
+    settings = ContinuousSettings.from_sections(job.settings, job.device, job.threads)
+    exp = job.experiment
+    model = exp["model"]
+    if model == "tcn":  # the baselines never import torch (~1-2 s of start-up per job)
+        _threads(settings.threads)
+    frames = load_frames(job.inputs["frames"])
+    music = job.inputs.get("music_features_csv") if exp.get("music") else None
+    out = []
+    for k, run_dir, run_seed, roles in job_folds(job):
+        metrics, predictions, state = fit_fold(
+            model, frames, roles, job.dimension, settings, run_seed, music
+        )
+        metrics = {"experiment": exp["name"], "dataset": job.dataset, "fold": k,
+                   "split": split_of(exp), **metrics}
+        _save_model({"model": model, "experiment": exp, **state}, run_dir / "model.pt")
+        write_run(run_dir, metrics, predictions, float_format="%.6g")
+        log.info("%s %s fold %d: test CCC %.3f (val %.3f) in %.1f s", exp["name"], job.dimension,
+                 k, metrics["test_ccc"], metrics["val_ccc"], metrics["train_seconds"])
+        out.append(metrics)
+    return out
+
+
+def _threads(n: int) -> None:
+    import torch
+
+    from edaffect.training.runtime import set_deterministic
+
+    torch.set_num_threads(max(1, int(n)))
+    set_deterministic(True, warn_only=True)
+
+
+def split_of(experiment: dict) -> str:
+    """'song' for song-disjoint folds (experiment `options: {split: song}`), else 'subject'
+    (the study's folds, results/pmemo/splits.csv)."""
+    split = str((experiment.get("options") or {}).get("split", "subject"))
+    if split not in ("subject", "song"):
+        raise ValueError(f"experiment {experiment.get('name')}: options.split must be subject or "
+                         f"song, not {split!r}")
+    return split
+
+
+def fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
+    """Stage files a continuous fit reads (DAG time, no heavy imports)."""
+    if dataset != "pmemo":
+        raise ValueError(
+            f"experiment {experiment['name']}: continuous models need PMEmo's dynamic "
+            f"annotations (asked for {dataset})"
+        )
+    split = split_of(experiment)
+    inputs = {
+        "frames": "results/pmemo/continuous/frames.npz",
+        "splits_csv": "results/pmemo/splits.csv" if split == "subject"
+        else "results/pmemo/continuous/splits_song.csv",
+        "trials_csv": "results/pmemo/trials.csv",
+    }
+    if experiment.get("music"):
+        inputs["music_features_csv"] = "results/pmemo/music_features.csv"
+    return inputs
+
+
+def _family(name: str, keys: tuple[str, ...], gpu: bool):
+    from edaffect.training.fold_runner import ModelFamily
+
+    return ModelFamily(name, fold_inputs, "edaffect.studies.continuous.fit:train_folds", keys,
+                       gpu=gpu, mem_mb=2000, runtime_min=30)
+
+
+_COMMON = ("continuous.window_s", "continuous.hop_s", "continuous.music_components")
+TCN_FAMILY = _family("tcn", (*_COMMON, "continuous.tcn"), True)
+RIDGE_FAMILY = _family("ridge", (*_COMMON, "continuous.ridge_alphas"), False)
+CONSTANT_FAMILY = _family("constant", _COMMON, False)

@@ -1,0 +1,1 @@
+"""How much the original protocol's subject leak inflates accuracy."""

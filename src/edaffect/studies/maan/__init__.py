@@ -1,0 +1,1 @@
+"""The modality-aware attention network study on AMIGOS."""

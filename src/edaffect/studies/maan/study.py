@@ -1,0 +1,341 @@
+"""MAAN study: the `maan` model family of the fold runner, the MAAN table and its figure.
+
+Family `maan` (config `model_families: {maan: edaffect.studies.maan.study:FAMILY}`): an experiment
+`{model: maan, datasets: [amigos], options: {modalities, attention, protocol}}` is trained by the
+fold runner's rules `train_fold` / `train_folds` like every trained family. Training reuses
+`edaffect.training.trainer.train_and_test` (validation-chosen epoch, test scored once, resume from
+results/runs/.../fold{k}/checkpoint/), with config `maan.training` layered over config
+`training`. Each fold writes metrics.json, predictions.csv and model.pt (the layout of every
+trained run); predictions.csv adds per test segment each modality's mean attention weight
+(`attention_{modality}`) and the fused features (`fused_{j}`, for the 2-D view).
+Both protocols have the study's `split.n_folds` folds: `subject` reads splits.csv, `segment`
+draws its folds from the segment index (`edaffect.studies.maan.segments.segment_roles`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edaffect.io import atomic
+from edaffect.training.fold_runner import FoldJob, ModelFamily
+
+log = logging.getLogger(__name__)
+
+DATASET = "amigos"  # the one dataset with ECG and EEG beside EDA
+METRICS = {"accuracy": "ACC", "sen_spe": "SEN & SPE", "ppr": "PPR"}
+PROTOCOL_NAMES = {
+    "subject": "subject-independent k-fold (split.n_folds; validation fold; no subject in two "
+               "roles)",
+    "segment": "the paper's k-fold over segments (split.n_folds chunks of a seeded permutation; "
+               "segments of one subject and video fall in train and test)",
+}
+OPTION_KEYS = ("modalities", "attention", "protocol")
+
+
+def maan_metrics(confusion: list[list[int]]) -> dict[str, float]:
+    """Sensitivity (recall of high), specificity (recall of low), their mean (the paper's single
+    'SEN & SPE' column, our reading) and PPR (positive predictive rate = precision)."""
+    (tn, fp), (fn, tp) = confusion
+    sen = tp / (tp + fn) if tp + fn else 0.0
+    spe = tn / (tn + fp) if tn + fp else 0.0
+    return {"sensitivity": sen, "specificity": spe, "sen_spe": (sen + spe) / 2,
+            "ppr": tp / (tp + fp) if tp + fp else 0.0}
+
+
+def maan_options(experiment: dict) -> dict:
+    """The experiment's MAAN settings (`options`: modalities, attention, protocol), checked."""
+    from edaffect.models.maan import MODALITIES
+    from edaffect.studies.maan.segments import PROTOCOLS
+
+    options = experiment.get("options") or {}
+    name = experiment.get("name")
+    missing = [k for k in OPTION_KEYS if k not in options]
+    extra = sorted(set(options) - set(OPTION_KEYS))
+    if missing or extra:
+        raise ValueError(f"experiment {name}: model maan needs options {list(OPTION_KEYS)} "
+                         f"(missing {missing}, unknown {extra})")
+    modalities = list(options["modalities"])
+    if not modalities or set(modalities) - set(MODALITIES) or len(set(modalities)) != len(
+            modalities):
+        raise ValueError(f"experiment {name}: options.modalities {modalities} must be distinct "
+                         f"names of {list(MODALITIES)}")
+    if options["protocol"] not in PROTOCOLS:
+        raise ValueError(f"experiment {name}: options.protocol {options['protocol']!r} is not one "
+                         f"of {list(PROTOCOLS)}")
+    if not isinstance(options["attention"], bool):
+        raise ValueError(f"experiment {name}: options.attention must be true or false")
+    return {"modalities": modalities, "attention": options["attention"],
+            "protocol": options["protocol"]}
+
+
+def maan_fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
+    """What a MAAN fold reads: segments, their index, labels and (subject protocol) the folds
+    (DAG time: no torch import)."""
+    if dataset != DATASET:
+        raise ValueError(f"experiment {experiment['name']}: MAAN needs AMIGOS's ECG and EEG "
+                         f"(asked for {dataset})")
+    inputs = {
+        "segments_npz": f"results/{DATASET}/maan/segments.npz",
+        "segments_csv": f"results/{DATASET}/maan/segments.csv",
+        "labels_csv": f"results/{DATASET}/labels.csv",
+    }
+    if maan_options(experiment)["protocol"] == "subject":
+        inputs["splits_csv"] = f"results/{DATASET}/splits.csv"
+    return inputs
+
+
+def train_maan_fold(
+    experiment: dict, dimension: str, fold: int, *, inputs: dict, training: dict, seed: int,
+    n_folds: int, run_dir: str | Path, threads: int = 1,
+) -> dict:
+    """Train and test one fold of one MAAN experiment (`experiment`: modalities, attention,
+    protocol, name, model_settings); writes metrics.json, predictions.csv and model.pt."""
+    import torch
+
+    from edaffect.models.maan import build_maan
+    from edaffect.studies.maan.segments import load_maan_fold
+    from edaffect.training.trainer import TrainingSettings, fold_seed, train_and_test
+
+    run_dir = Path(run_dir)
+    train, val, test, layout = load_maan_fold(
+        inputs["segments_npz"], inputs["segments_csv"], inputs["labels_csv"],
+        inputs.get("splits_csv"), modalities=list(experiment["modalities"]),
+        protocol=experiment["protocol"], dimension=dimension, fold=fold, n_folds=n_folds,
+        seed=seed,
+    )
+    settings = TrainingSettings.from_config(
+        # common random numbers: every MAAN experiment of a (dimension, fold) shuffles the same
+        # way, so the paired comparisons against Basic see model differences, not seed noise
+        training, experiment, seed=fold_seed(seed, "maan", DATASET, dimension, fold),
+        threads=threads,
+    )
+
+    def factory():
+        return build_maan(experiment, layout)
+
+    result = train_and_test(factory, train, val, test, settings, run_dir / "checkpoint")
+    metrics = {**result.metrics, **maan_metrics(result.metrics["confusion_matrix"]),
+               "experiment": experiment["name"], "dataset": DATASET, "model": "maan",
+               "protocol": experiment["protocol"], "modalities": list(experiment["modalities"]),
+               "fold": fold, "dimension": dimension}
+    model = factory()
+    model.load_state_dict(result.state_dict)
+    model.eval()
+    with torch.no_grad():
+        feats, masks = model.features(torch.from_numpy(test.x))
+    predictions = result.predictions.copy()
+    if list(predictions["trial_id"]) != list(test.trial_id):
+        raise RuntimeError(f"{run_dir}: predictions are not in test-segment order")
+    for m, mask in zip(model.modalities, masks or [], strict=False):
+        predictions[f"attention_{m}"] = mask.mean(dim=1).numpy()
+    fused = feats.numpy().astype(np.float32)
+    predictions = pd.concat([predictions, pd.DataFrame(
+        fused, columns=[f"fused_{j}" for j in range(fused.shape[1])])], axis=1)
+    atomic.write_with(run_dir / "metrics.json",
+                      lambda p: p.write_text(json.dumps(metrics, indent=1)))
+    atomic.write_with(run_dir / "predictions.csv", lambda p: predictions.to_csv(p, index=False))
+    atomic.write_with(run_dir / "model.pt", lambda p: torch.save(
+        {"state_dict": result.state_dict, "layout": layout, "experiment": experiment}, p))
+    log.info("%s %s fold %d: test accuracy %.3f (epoch %d)", experiment["name"], dimension,
+             fold, metrics["accuracy"], metrics["chosen_epoch"])
+    return metrics
+
+
+def train_folds(job: FoldJob) -> list[dict]:
+    """Fold-runner trainer of family `maan`: every fold of the job, one after the other."""
+    experiment = {**maan_options(job.experiment), "name": job.experiment["name"],
+                  "model_settings": job.settings["maan.model"]}
+    if "epochs" in job.experiment:
+        experiment["epochs"] = job.experiment["epochs"]
+    training = {**job.training(), **job.settings["maan.training"]}
+    return [
+        train_maan_fold(experiment, job.dimension, fold, inputs=job.inputs, training=training,
+                        seed=job.seed, n_folds=int(job.settings["split.n_folds"]),
+                        run_dir=run_dir, threads=job.threads)
+        for fold, run_dir in zip(job.folds, job.run_dirs, strict=True)
+    ]
+
+
+# split.n_folds: the segment protocol's fold count (the subject protocol's is splits.csv's)
+FAMILY = ModelFamily(
+    "maan", maan_fold_inputs, "edaffect.studies.maan.study:train_folds",
+    ("training", "maan.training", "maan.model", "split.n_folds"), gpu=True,
+    mem_mb=3000, runtime_min=60,
+)
+
+
+# ---- the table -----------------------------------------------------------------------------
+
+
+def fold_frame(metrics_paths: list[str]) -> pd.DataFrame:
+    rows = []
+    for path in metrics_paths:
+        m = json.loads(Path(path).read_text())
+        rows.append({k: m[k] for k in ("experiment", "protocol", "dimension", "fold",
+                                       "accuracy", "sensitivity", "specificity", "sen_spe",
+                                       "ppr", "n_test", "n_train")})
+    return pd.DataFrame(rows)
+
+
+def maan_table(
+    folds: pd.DataFrame, rows: list[dict], paper: pd.DataFrame | None
+) -> pd.DataFrame:
+    """One row per (table row, protocol, dimension): mean ± SD over folds of ACC, SEN & SPE, PPR,
+    the paper's value beside, and the corrected paired test of ACC vs Basic (same protocol)."""
+    from edaffect.reporting.paper import paper_value
+    from edaffect.reporting.statistics import compare_fold_frames, format_comparison
+
+    out = []
+    for row in rows:
+        for dimension in sorted(folds["dimension"].unique()):
+            mine = folds[(folds["experiment"] == row["experiment"])
+                         & (folds["dimension"] == dimension)].sort_values("fold")
+            if mine.empty:
+                continue
+            entry = {"model": row["label"], "protocol": mine["protocol"].iloc[0],
+                     "dimension": dimension, "n_folds": len(mine)}
+            for key, name in METRICS.items():
+                entry[f"{name} (%)"] = f"{100 * mine[key].mean():.1f} ± {100 * mine[key].std():.1f}"
+                value = None
+                if paper is not None and row.get("paper"):
+                    value = paper_value(paper, paper="maan", table=1, dimension=dimension,
+                                        metric="accuracy" if key == "accuracy" else key,
+                                        key={"method": row["paper"], "dataset": "AMIGOS"})
+                entry[f"paper {name} (%)"] = "—" if value is None else f"{value:.2f}"
+            basic = row.get("compare_to")
+            if basic and basic != row["experiment"]:
+                ref = folds[(folds["experiment"] == basic) & (folds["dimension"] == dimension)]
+                entry["ACC vs Basic"] = format_comparison(
+                    compare_fold_frames(mine, ref.sort_values("fold"), "accuracy"))
+            else:
+                entry["ACC vs Basic"] = "reference" if basic else ""
+            out.append(entry)
+    return pd.DataFrame(out)
+
+
+PAPER_FOLDS = 10  # MAAN §4.1: "10-fold cross-validation"
+
+
+def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS) -> str:
+    """The table's header: data, protocols, every deviation from the paper, the tests."""
+    folds = f"Folds: {n_folds} per protocol" + (
+        "." if n_folds == PAPER_FOLDS
+        else f" (DEVIATES from the paper's {PAPER_FOLDS}-fold cross-validation; split.n_folds).")
+    return "\n".join([
+        "# MAAN (Woo et al. 2023) on AMIGOS: ECG (HRV) + EEG (DE), with EDA as a third modality",
+        "",
+        "Data: " + ("SYNTHETIC AMIGOS (planted effects; not the paper data)" if synthetic
+                    else "AMIGOS") + f". {config_note}",
+        "Protocols: " + "; ".join(f"`{k}` = {v}" for k, v in PROTOCOL_NAMES.items()) + ".",
+        folds,
+        "Deviations from the paper: labels are the study's per-subject k-means labels (the paper "
+        "does not say how it binarised); depths, widths, kernels and training settings are ours "
+        "(docs/maan.md); SEN & SPE = mean of sensitivity and specificity (the paper prints one "
+        "number); the `subject` protocol adds a validation fold for epoch choice. Paper values: "
+        "the paper's protocol only. Tests: corrected resampled t-test (Nadeau & Bengio) over folds "
+        "of ACC minus the Basic model of the same protocol.",
+    ] + ([
+        "Synthetic data: whether MAAN beats the Basic model is measured at AMIGOS's 40 "
+        "participants over training seeds and independent synthetic datasets in docs/maan.md "
+        "(benchmarks/maan_compare.py, maan_pool.py); a single run's differences, as here, are "
+        "within the fold noise.",
+    ] if synthetic else []))
+
+
+def write_latex(frame: pd.DataFrame, path: str | Path, caption: str) -> None:
+    body = frame.to_latex(index=False, escape=True)
+    Path(path).write_text(f"% {caption}\n{body}")
+
+
+# ---- the figure ----------------------------------------------------------------------------
+
+
+def attention_by_class(paths: list[str]) -> pd.DataFrame:
+    """Mean attention weight per modality and true class over the given folds' test segments
+    (the `attention_*` columns of their predictions.csv)."""
+    frame = pd.concat([pd.read_csv(p) for p in paths])
+    cols = [c for c in frame.columns if c.startswith("attention_")]
+    return frame.groupby("y_true")[cols].mean()
+
+
+def plot_figure(attention: dict[str, pd.DataFrame], embeddings: dict[str, tuple], png, pdf):
+    """Left: modality weights per class per dimension; right: PCA of the fused test features
+    (Basic vs MAAN) coloured by class."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.decomposition import PCA
+
+    n = max(len(attention), 1) + len(embeddings)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
+    axes = axes[0]
+    for ax, (dimension, frame) in zip(axes, attention.items(), strict=False):
+        mods = [c.replace("attention_", "").upper() for c in frame.columns]
+        x = np.arange(len(mods))
+        for k, (cls, values) in enumerate(frame.iterrows()):
+            ax.bar(x + 0.38 * (k - 0.5), values.to_numpy(), 0.38,
+                   label=f"{'high' if cls else 'low'} {dimension}")
+        ax.set_xticks(x, mods)
+        ax.set_ylabel("mean attention weight")
+        ax.set_title(f"MAAN modality weights ({dimension})", fontsize=9)
+        ax.set_ylim(0, 1.25 * max(1e-9, float(frame.to_numpy().max())))  # room for the legend
+        ax.legend(fontsize=7, loc="upper center", ncol=2)
+    for ax, (title, (feats, y)) in zip(axes[len(attention):], embeddings.items(), strict=False):
+        xy = PCA(n_components=2, random_state=0).fit_transform(feats)
+        for cls, color in ((0, "tab:blue"), (1, "tab:red")):
+            ax.scatter(*xy[y == cls].T, s=6, c=color, alpha=0.6, label="high" if cls else "low")
+        ax.set_title(f"{title}: PCA of fused features", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    fig.savefig(pdf)
+    plt.close(fig)
+
+
+def _run_file(paths: list[str], experiment: str, dimension: str, fold: int | None = None):
+    marker = f"/{experiment}/"
+    hits = [p for p in paths if marker in p and f"/{dimension}/" in p
+            and (fold is None or f"/fold{fold}/" in p)]
+    return hits
+
+
+def fused_features(predictions_csv: str) -> tuple[np.ndarray, np.ndarray]:
+    """(fused test features as written, float32; true classes) of one fold's predictions.csv."""
+    frame = pd.read_csv(predictions_csv)
+    cols = [c for c in frame.columns if c.startswith("fused_")]
+    if not cols:
+        raise ValueError(f"{predictions_csv}: no fused_* columns (not a MAAN run?)")
+    return frame[cols].to_numpy(np.float32), frame["y_true"].to_numpy()
+
+
+def write_report(
+    *, metrics: list[str], predictions: list[str], paper_csv: str, rows: list[dict],
+    figure: dict, synthetic: bool, config_note: str, outputs: dict,
+) -> pd.DataFrame:
+    """Rule maan_report: the table (csv, md with its header, tex) and the figure."""
+    from edaffect.reporting.paper import load_paper_values
+
+    folds = fold_frame(metrics)
+    table = maan_table(folds, rows, load_paper_values(paper_csv))
+    header = table_header(config_note, synthetic, int(folds["fold"].nunique()))
+    atomic.write_with(Path(outputs["csv"]), lambda p: table.to_csv(p, index=False))
+    atomic.write_with(Path(outputs["md"]), lambda p: p.write_text(
+        header + "\n\n" + table.to_markdown(index=False) + "\n"))
+    atomic.write_with(Path(outputs["tex"]), lambda p: write_latex(table, p, header.splitlines()[0]))
+    dims = sorted(folds["dimension"].unique())
+    weights = {d: attention_by_class(_run_file(predictions, figure["experiment"], d))
+               for d in dims}
+    views = {}
+    for label, name in (("Basic", figure["basic"]), ("MAAN", figure["experiment"])):
+        dim, fold = figure["dimension"], int(figure["fold"])
+        views[f"{label} ({dim}, fold {fold})"] = fused_features(
+            _run_file(predictions, name, dim, fold)[0])
+    plot_figure(weights, views, outputs["png"], outputs["pdf"])
+    log.info("MAAN table: %d rows from %d fold runs", len(table), len(folds))
+    return table

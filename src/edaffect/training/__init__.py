@@ -1,0 +1,2 @@
+"""Training infrastructure: the fold runner, sequential and fold-vectorised loops, SGD, devices,
+run-folder paths, the SVM and stimulus baselines."""
