@@ -257,7 +257,7 @@ def music_vector(audio, meta: dict) -> np.ndarray:
 
 @dataclass
 class Prediction:
-    table: pd.DataFrame  # one row per window
+    table: pd.DataFrame  # one row per window: start, p_low/p_high and class per dimension
     inputs: dict  # preprocessing key -> (n, C, L) inputs
     models: list[TrainedModel]
     signal: np.ndarray  # the recording at the first model's rate
@@ -268,7 +268,35 @@ class Prediction:
 def predict(model_path, eda_csv, *, fs: float | None = None, audio=None,
             window_s: float | None = None, hop_s: float | None = None,
             column: str | None = None) -> Prediction:
-    """Per-window P(low), P(high) of each dimension, averaged over the models found."""
+    """A trained network (or a run folder's fold models, averaged) on a new EDA recording.
+
+    Parameters
+    ----------
+    model_path
+        A model.pt, or a run folder (`results/runs/{experiment}/{dataset}[/{dimension}]`) whose
+        fold*/model.pt are averaged.
+    eda_csv
+        The recording: a CSV with an EDA column (and a time column, or `fs`).
+    fs
+        Sampling rate in Hz when the file has no time column.
+    audio
+        The song's audio, required by models that fuse music features.
+    window_s, hop_s
+        Window and hop in seconds (default: the training trials' median duration, no overlap).
+    column
+        The EDA column's name when it is not one of the usual ones.
+
+    Returns
+    -------
+    Prediction
+        Per window and dimension P(low), P(high) and the predicted class, with each window's
+        start and any window that could not be used and why.
+
+    Raises
+    ------
+    PredictError
+        A problem with the user's input (file, option, model), printed without a traceback.
+    """
     models = [load_model(p) for p in find_models(model_path)]
     raw, rate, chosen = read_recording(eda_csv, fs, column)
     if any(m.music_dim for m in models) and audio is None:

@@ -163,8 +163,28 @@ def read_dataset(
 ) -> tuple[list[TrialRecord], list[dict]]:
     """Read dataset `name` from its native layout under `root`, trials sorted by subject, trial.
 
-    `options` are the reader's keyword settings from config `datasets.{name}` (other than root
-    and synthetic), e.g. PMEmo's `rating_scale`."""
+    Parameters
+    ----------
+    name
+        "pmemo", "deap" or "amigos".
+    root
+        The dataset's native folder (PMEmo2019, data_preprocessed_python, data_preprocessed_matlab).
+    options
+        The reader's keyword settings from config `datasets.{name}` (other than root and
+        synthetic), e.g. PMEmo's `rating_scale`; unknown keys are logged and ignored.
+
+    Returns
+    -------
+    trials : list of TrialRecord
+        Every usable trial: ids, stimulus, ratings on the native scale, raw EDA in µS, rate.
+    excluded : list of dict
+        One row per dropped trial (dataset, subject, trial, file, stage, reason).
+
+    Raises
+    ------
+    DatasetError
+        A missing or unreadable file, a wrong shape or column, naming the file and trial.
+    """
     readers = _readers()
     if name not in readers:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(readers)}")

@@ -144,7 +144,22 @@ def _usable_trials(path: Path, videos: str):
 
 
 def read(root: Path, videos: str = "all") -> tuple[list[TrialRecord], list[dict]]:
-    """Short-video trials (1-16) and, with videos="all", the non-empty long ones (17-20)."""
+    """Short-video trials (1-16) and, with videos="all", the non-empty long ones (17-20).
+
+    Parameters
+    ----------
+    root
+        The data_preprocessed_matlab folder holding Data_Preprocessed_PNN.mat.
+    videos
+        "all" or "short".
+
+    Returns
+    -------
+    trials : list of TrialRecord
+        The usable trials with raw EDA in µS and the native rating scale.
+    excluded : list of dict
+        Rows for trials dropped while reading (file, trial, reason).
+    """
     files = _subject_files(root)
     if not files:
         raise DatasetError(f"{root}: no AMIGOS Data_Preprocessed_PNN.mat file found")

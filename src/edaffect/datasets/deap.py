@@ -71,7 +71,21 @@ def load_subject(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read(root: Path) -> tuple[list[TrialRecord], list[dict]]:
-    """All trials of all sNN.dat files under root (or root/data_preprocessed_python)."""
+    """All trials of all sNN.dat files under root (or root/data_preprocessed_python).
+
+    Parameters
+    ----------
+    root
+        The data_preprocessed_python folder (or its parent); GSR is channel 37, skin resistance
+        in Ohm, converted to 1e6 / R µS.
+
+    Returns
+    -------
+    trials : list of TrialRecord
+        The usable trials with raw EDA in µS and the native rating scale.
+    excluded : list of dict
+        Rows for trials dropped while reading (file, trial, reason).
+    """
     folder = data_folder(root)
     trials: list[TrialRecord] = []
     excluded: list[dict] = []

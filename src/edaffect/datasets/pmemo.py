@@ -247,8 +247,22 @@ def read_eda_file(path: Path) -> EdaFile:
 def read(root: Path, rating_scale: str = "auto") -> tuple[list[TrialRecord], list[dict]]:
     """One trial per (listener, song) with an EDA column; ratings from the per-listener table.
 
-    Ratings without any EDA recording are listed as exclusions (a listener absent from every
-    EDA file is also named in one warning)."""
+    Parameters
+    ----------
+    root
+        The PMEmo2019 folder (EDA/, annotations/, features/, optionally chorus/).
+    rating_scale
+        "auto", "unit" (0-1) or "nine" (1-9) for the per-listener ratings; auto decides and logs.
+
+    Returns
+    -------
+    trials : list of TrialRecord
+        The usable trials with raw EDA in µS, ratings mapped to 0-1.
+    excluded : list of dict
+        Rows for trials dropped while reading (file, trial, reason).
+        Ratings without any EDA recording are exclusions too (a listener absent from every EDA
+        file is also named in one warning).
+    """
     root = dataset_folder(root)
     folder = root / EDA_FOLDER
     files = native_files("pmemo", folder, FILE_PATTERN, "{musicId}_EDA.csv")

@@ -289,8 +289,28 @@ def cvxeda(
 ) -> CvxEDAResult:
     """Decompose EDA `y` sampled at `fs` Hz into phasic, driver and tonic (cvxEDA, eq. 15).
 
-    `y` should be z-scored (as the authors recommend); the result follows the reference's
-    conventions.  A solver that stops early is reported through `status`, never raised.
+    Parameters
+    ----------
+    y
+        EDA samples, finite, at least 3; z-score them first, as the authors recommend.
+    fs
+        Sampling rate in Hz.
+    tau0, tau1
+        Slow and fast time constants (s) of the Bateman impulse response.
+    delta_knot
+        Spacing (s) of the tonic's cubic-spline knots.
+    alpha
+        Sparsity penalty on the driver.
+    gamma
+        Regularisation of the tonic's spline coefficients.
+    options
+        Solver options (iterations, tolerances).
+
+    Returns
+    -------
+    CvxEDAResult
+        phasic, driver, tonic and the residual in the reference's conventions, plus `status`,
+        `converged` and solver `info`; a solver that stops early is reported there, never raised.
     """
     y = np.ascontiguousarray(y, dtype=float).ravel()
     n = y.size

@@ -119,9 +119,29 @@ def nan_runs(y: np.ndarray) -> list[tuple[int, int]]:
 
 
 def clean_signal(y: np.ndarray, fs: float, settings: PreprocessSettings) -> tuple[np.ndarray, int]:
-    """Crop, repair short NaN runs and check length and flatness; raise TrialExcluded if unusable.
+    """Crop, repair short NaN runs and check length and flatness (one check for every stage).
 
-    Returns the cleaned signal and the number of repaired samples.
+    Parameters
+    ----------
+    y
+        Raw EDA of one trial.
+    fs
+        Its sampling rate in Hz.
+    settings
+        `crop_s`, `min_duration_s` and `max_nan_gap_s` are used.
+
+    Returns
+    -------
+    cleaned : numpy.ndarray
+        The cropped signal with NaN runs up to `max_nan_gap_s` linearly interpolated.
+    n_repaired : int
+        Samples filled by interpolation.
+
+    Raises
+    ------
+    TrialExcluded
+        Too short after cropping, a longer NaN run, or flat (std below FLAT_STD relative to
+        max(1, |mean|)).
     """
     y = np.asarray(y, dtype=np.float64).ravel()
     if fs <= 0 or not np.isfinite(fs):
@@ -171,7 +191,29 @@ def resample(y: np.ndarray, fs: float, target_hz: float) -> tuple[np.ndarray, fl
 
 
 def decompose_trial(y: np.ndarray, fs: float, settings: PreprocessSettings) -> TrialComponents:
-    """Clean, z-score and decompose one raw trial; raise TrialExcluded when it is unusable."""
+    """Clean, z-score and decompose one raw trial.
+
+    Parameters
+    ----------
+    y
+        Raw EDA of one trial (any unit), NaN runs allowed.
+    fs
+        Its sampling rate in Hz.
+    settings
+        Crop, NaN repair, minimum duration, resampling rate and cvxEDA parameters
+        (`settings_from_config`).
+
+    Returns
+    -------
+    TrialComponents
+        Cropped, repaired, z-scored EDA and its phasic, tonic and driver at the solving rate.
+
+    Raises
+    ------
+    TrialExcluded
+        The trial is unusable (too short, a long NaN run, flat, solver failure); its `stage` and
+        `reason` go to excluded.csv.
+    """
     clean, repaired = clean_signal(y, fs, settings)
     if settings.resample_hz is not None and settings.resample_hz < fs:
         clean, fs = resample(clean, fs, settings.resample_hz)
@@ -222,8 +264,21 @@ def antialias(x: np.ndarray, step: float) -> np.ndarray:
 
 
 def model_input(components: TrialComponents, length: int) -> np.ndarray:
-    """(3, length) float32: EDA, phasic, tonic, each low-passed below the new Nyquist frequency
-    when `length` is shorter than the trial (anti-aliasing), z-scored, linearly interpolated."""
+    """A trial's model input: EDA, phasic and tonic resized to `length` samples.
+
+    Parameters
+    ----------
+    components
+        A decomposed trial (`decompose_trial`, `cached_decompose`).
+    length
+        Samples per channel (config `preprocessing.length`).
+
+    Returns
+    -------
+    numpy.ndarray
+        (3, length) float32; each channel low-passed below the new Nyquist frequency when
+        `length` is shorter than the trial (anti-aliasing), z-scored, linearly interpolated.
+    """
     n = components.eda.size
     grid = np.linspace(0.0, n - 1.0, length)
     idx = np.arange(n, dtype=np.float64)
@@ -290,9 +345,24 @@ def _read_cache(path: Path, key: str) -> TrialComponents | TrialExcluded | None:
 def cached_decompose(
     trial_id: str, y: np.ndarray, fs: float, settings: PreprocessSettings, cache_dir: str | Path
 ) -> tuple[TrialComponents | TrialExcluded, bool]:
-    """decompose_trial through the per-trial cache; returns (outcome, solved_now).
+    """`decompose_trial` through the per-trial cache.
 
-    Exclusions are cached too, so a rerun does not retry a trial whose inputs did not change.
+    Parameters
+    ----------
+    trial_id
+        The trial's id (the cache file's name).
+    y, fs, settings
+        As for `decompose_trial`; with the signal's bytes they make the cache key.
+    cache_dir
+        Folder of the per-trial cache files.
+
+    Returns
+    -------
+    outcome : TrialComponents or TrialExcluded
+        The components, or the exclusion (exclusions are cached too, so a rerun does not retry
+        a trial whose inputs did not change).
+    solved_now : bool
+        False when the cache answered.
     """
     key = cache_key(y, fs, settings)
     path = cache_path(cache_dir, trial_id)

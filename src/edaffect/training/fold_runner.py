@@ -74,12 +74,24 @@ def provenance_config(config: dict) -> dict:
 class ModelFamily:
     """One kind of trained model, as the fold runner sees it.
 
-    inputs(experiment, dataset) -> {name: stage file} (DAG time, no heavy imports);
-    train: a function (or "module:function", imported in the job only) taking a `FoldJob` and
-        writing every fold's run files (metrics.json, predictions.csv, model.pt);
-    settings: dotted config keys whose values change this family's results (rule params);
-    gpu: whether its jobs ask for a GPU when `training.gpu` is true;
-    train_vectorised: optional "module:function" for `fold_mode: vectorised`.
+    Parameters
+    ----------
+    name
+        The family's name (an experiment's `model`).
+    inputs
+        `inputs(experiment, dataset) -> {name: stage file}`, called at DAG time (no heavy
+        imports).
+    train
+        A function, or "module:function" imported in the job only, taking a `FoldJob` and writing
+        every fold's run files (`training.run_files.write_run_files`).
+    settings
+        Dotted config keys whose values change this family's results (rule params).
+    gpu
+        Whether its jobs ask for a GPU when `training.gpu` is true.
+    train_vectorised
+        Optional "module:function" for `fold_mode: vectorised`.
+    mem_mb, runtime_min
+        A fold's memory and time, for cluster jobs.
     """
 
     name: str
@@ -270,7 +282,22 @@ def runs_by_dimension(metrics_paths: list[str]) -> dict[str, tuple[list[int], li
 
 
 def run_job(job: FoldJob, family: ModelFamily) -> list[dict]:
-    """Train the job's folds with the family's code; returns each fold's metrics."""
+    """Train a job's folds with its family's code.
+
+    Parameters
+    ----------
+    job
+        Which experiment, dataset, dimension and folds, the stage files to read and where each
+        fold's run files go.
+    family
+        The model family (`model_families`); its `train_vectorised` is used when
+        `job.mode == "vectorised"` and it has one, else its `train`.
+
+    Returns
+    -------
+    list of dict
+        Each fold's metrics (as written to its metrics.json).
+    """
     spec = family.train
     if job.mode == "vectorised":
         if family.train_vectorised:
