@@ -125,7 +125,13 @@ def test_fold_mode_and_families(validated, tmp_path):
     validated["model_families"] = {"toy": f"{ROOT / 'tests' / 'toy_family.py'}:FAMILY"}
     families = fold_runner.model_families(validated)
     assert {"rtcan1d", "cnn3", "svm", "ressin"} <= set(fold_runner.BUILTIN_FAMILIES)
-    assert set(families) == set(fold_runner.BUILTIN_FAMILIES) | {"toy"}
+    assert set(families) == (set(fold_runner.BUILTIN_FAMILIES) | set(fold_runner.STUDY_FAMILIES)
+                             | {"toy"})
+    assert families["maan"].name == "maan" and families["tcn"].name == "tcn"
+    validated["model_families"] = {"maan": f"{ROOT / 'tests' / 'toy_family.py'}:FAMILY"}
+    with pytest.raises(ValueError, match="'maan' is a built-in family"):
+        fold_runner.model_families(validated)
+    validated["model_families"] = {"toy": f"{ROOT / 'tests' / 'toy_family.py'}:FAMILY"}
     with pytest.raises(ValueError, match="no family"):
         fold_runner.family_of({"name": "x", "model": "nope"}, families)
     validated["model_families"] = {"bad": "edaffect.training.fold_runner:FOLD_MODES"}
