@@ -143,6 +143,9 @@ def test_draw_contrast_matches_scipy_ttest_rel():
     same = draw_contrast(y, y)
     assert same["mean"] == 0 and same["ci_low"] == same["ci_high"] == 0
     assert np.isnan(same["p"])
+    # differences equal up to rounding (accuracies as k / n) are no spread either
+    shifted = draw_contrast(np.array([5 / 12, 7 / 12]) * 100, np.array([1 / 3, 1 / 2]) * 100)
+    assert np.isnan(shifted["p"]) and shifted["ci_low"] == pytest.approx(100 / 12)
 
 
 def _runs(effects: dict, n_draws=5, n_folds=4, seed=0) -> pd.DataFrame:

@@ -325,8 +325,8 @@ def draw_contrast(x: np.ndarray, y: np.ndarray, confidence: float = 0.95) -> dic
            "p": np.nan, "n_draws": int(d.size)}
     if d.size < 2 or not np.isfinite(d).all():
         return out
-    if np.all(d == d[0]):  # no spread: a t-test is undefined, the difference is exact
-        out.update(ci_low=float(d[0]), ci_high=float(d[0]))
+    if np.allclose(d, d[0], rtol=0.0, atol=1e-9):  # no spread: t undefined, the value exact
+        out.update(ci_low=out["mean"], ci_high=out["mean"])
         return out
     test = stats.ttest_1samp(d, 0.0)
     ci = test.confidence_interval(confidence)
@@ -341,7 +341,7 @@ def draw_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, 
     mean = float(values.mean())
     if values.size < 2:
         return mean, np.nan, np.nan
-    if np.all(values == values[0]):
+    if np.allclose(values, values[0], rtol=0.0, atol=1e-9):
         return mean, mean, mean
     ci = stats.ttest_1samp(values, mean).confidence_interval(confidence)
     return mean, float(ci.low), float(ci.high)
@@ -492,7 +492,8 @@ def write_leakage_table(
     for contrast in contrasts:
         stem = f"contrast_{contrast['name']}"
         if stem in table:
-            shown[f"{contrast['name']}: ({contrast['x']}) − ({contrast['y']})"] = [
+            shown[f"{contrast['name']}: ({contrast['x']}) {contrast['x_measure']} − "
+                  f"({contrast['y']}) {contrast['y_measure']}"] = [
                 _diff_cell(r, stem) for _, r in table.iterrows()]
     shown["Training trials per fold"] = [
         ", ".join(f"{a.name} {r[f'{a.name}_n_train']:.0f}" for a in arms
@@ -534,7 +535,7 @@ def leakage_figure(table: pd.DataFrame, arms: list[Arm], contrasts: list[dict], 
             mean = sub[stem].to_numpy(dtype=float)
             low = np.clip(sub[f"{stem}_ci_low"].to_numpy(dtype=float), 0.0, 100.0)
             high = np.clip(sub[f"{stem}_ci_high"].to_numpy(dtype=float), 0.0, 100.0)
-            err = np.nan_to_num(np.vstack([mean - low, high - mean]))
+            err = np.clip(np.nan_to_num(np.vstack([mean - low, high - mean])), 0.0, None)
             ax.bar(x + (i - (len(cells) - 1) / 2) * width, mean, width, yerr=err, capsize=2,
                    color=colours[i % len(colours)], label=f"({name}) {measure}")
         ax.axhline(50, color="grey", lw=0.8, ls="--")
@@ -548,9 +549,9 @@ def leakage_figure(table: pd.DataFrame, arms: list[Arm], contrasts: list[dict], 
         for i, contrast in enumerate(shown):
             stem = f"contrast_{contrast['name']}"
             value = sub[stem].to_numpy(dtype=float)
-            err = np.nan_to_num(np.vstack([value - sub[f"{stem}_ci_low"].to_numpy(dtype=float),
-                                           sub[f"{stem}_ci_high"].to_numpy(dtype=float)
-                                           - value]))
+            err = np.clip(np.nan_to_num(np.vstack(
+                [value - sub[f"{stem}_ci_low"].to_numpy(dtype=float),
+                 sub[f"{stem}_ci_high"].to_numpy(dtype=float) - value])), 0.0, None)
             low_ax.errorbar(x + (i - (len(shown) - 1) / 2) * cw, value, yerr=err, fmt="o",
                             capsize=3, color=colours[i % len(colours)], label=contrast["name"])
         low_ax.axhline(0, color="grey", lw=0.8)
