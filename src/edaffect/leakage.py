@@ -558,7 +558,7 @@ def leakage_figure(table: pd.DataFrame, arms: list[Arm], contrasts: list[dict], 
         low_ax.set_xticks(x, names, fontsize=8)
         low_ax.set_ylabel("difference, points")
         low_ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(fontsize=6, loc="lower left")
+    axes[0, 0].legend(fontsize=6, loc="upper left", ncol=4)
     axes[1, 0].legend(fontsize=6, loc="best")
     fig.suptitle("Leakage study: arms with 95 % t CIs over fold draws (drawn within 0-100 %); "
                  f"bottom: contrasts paired by draw\n{title_line}", fontsize=9)
