@@ -435,7 +435,9 @@ def header(arms: list[Arm], contrasts: list[dict], config_line: str, n_folds: in
         f"edaffect.vectorised_training), {draws} fold draws. Measures: "
         + "; ".join(f"{k} = {v}" for k, v in MEASURE_TEXT.items())
         + ". The original code prints the mean over epochs: for PMEmo on fold 0 only, for "
-        "AMIGOS averaged over its folds. Cells: mean over draws of the draw's mean over folds "
+        "AMIGOS averaged over its folds; it leaves each class's remainder (n_class mod k trials) "
+        "out of every fold, ours tests every trial once. Cells: mean over draws of the draw's "
+        "mean over folds "
         f"[95 % t CI over the {draws} draws, {draws - 1} df]. Contrasts ({named}) are PAIRED BY "
         "DRAW: each draw re-splits every arm with its own seed and retrains every fold, and "
         "every arm of one draw shares the training seeds per fold index, so each draw gives one "
