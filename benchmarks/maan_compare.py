@@ -9,9 +9,10 @@ subjects on a synthetic AMIGOS (the default config's, or one with other generato
 `maan.` prefix, config `maan` (e.g. `--set maan.training.epochs=10`). Every variant of one
 (seed, protocol, dimension, fold) uses the same training seed (common random numbers). Prints,
 per protocol and dimension, each variant's accuracy (mean over seeds x folds, 95 % CI over
-subjects) and, vs Basic: the mean paired difference with (a) the corrected resampled t-test over
-the folds of each seed (Nadeau & Bengio; the project's test), p combined over seeds by taking
-the median, and (b) a paired t-test and Wilcoxon test over subjects (accuracy per subject,
+subjects) and, vs Basic: the mean paired difference with (a) a t-test over training seeds of
+each seed's mean paired fold difference (`p_seed_t`, n_seeds - 1 df: the seed, which retrains
+every fold, is the unit; no p-values are combined), and (b) a paired t-test and Wilcoxon test
+over subjects (accuracy per subject,
 averaged over seeds; subject protocol: each subject is tested once per seed), Holm-adjusted
 over the (protocol, dimension) cells of the variant (`p_holm`); every variant's per-subject
 accuracy against chance (one-sided t-test vs 50 %, `p_vs_chance`); and the mean attention mask
@@ -109,8 +110,6 @@ def rows_on_disk(work: Path) -> list[dict]:
 def summarise(rows: list[dict], segments_csv: Path) -> pd.DataFrame:
     from scipy import stats
 
-    from edaffect.reporting.statistics import corrected_resampled_ttest
-
     index = pd.read_csv(segments_csv, dtype={"segment_id": str, "subject": str})
     subject_of = index.set_index("segment_id")["subject"]
     folds = pd.DataFrame([{k: v for k, v in r.items() if k != "pred"} for r in rows])
@@ -142,17 +141,17 @@ def summarise(rows: list[dict], segments_csv: Path) -> pd.DataFrame:
                                      f"{100 * (subj.mean() + half):.1f}]"}
             if variant != "basic" and len(base):
                 diff = (acc - base).dropna()
-                ps = []
-                for seed in sorted(mine["seed"].unique()):
-                    d = diff.loc[seed].to_numpy()
-                    # test 1 fold, validation 1, training k - 2: n_test / n_train = 1 / (k - 2)
-                    ps.append(corrected_resampled_ttest(d, 1.0 / (len(d) - 2)).p_value
-                              if np.any(d) else 1.0)
+                # the seed (a full retraining of every fold) is the unit: one mean paired
+                # fold difference per seed, a t-test over seeds (n_seeds - 1 df)
+                per_seed_diff = diff.groupby(level="seed").mean()
+                seed_test = (stats.ttest_1samp(per_seed_diff, 0.0)
+                             if len(per_seed_diff) > 1 and np.any(per_seed_diff) else None)
                 sb = by_subject(protocol, dimension, "basic", seeds)
                 sd = (subj - sb.reindex(subj.index)).dropna()
                 entry.update({
                     "diff": 100 * diff.mean(),
-                    "p_fold_median": float(np.median(ps)),
+                    "p_seed_t": float(seed_test.pvalue) if seed_test is not None
+                    else float("nan"),
                     "diff_subject_ci95": "[{:.1f}, {:.1f}]".format(*(100 * (sd.mean() + np.array(
                         [-1, 1]) * stats.t.ppf(0.975, len(sd) - 1) * sd.std(ddof=1)
                         / np.sqrt(len(sd))))),

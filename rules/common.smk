@@ -427,54 +427,39 @@ def continuous_truth(wildcards):
 # ---- input functions of rules/leakage.smk ----
 
 LEAKAGE = config["leakage"]
-LEAKAGE_PROTOCOLS = LEAKAGE["protocols"]
-LEAKAGE_FOLDS = list(range(int(LEAKAGE["n_folds"])))
+LEAKAGE_ARMS = LEAKAGE["arms"]
 LEAKAGE_EXPERIMENTS = list(LEAKAGE["experiments"])
 LEAKAGE_DATASETS = [d for d in LEAKAGE["datasets"] if d in DATASETS]
 LEAKAGE_EXPERIMENT_REGEX = experiments_regex(LEAKAGE_EXPERIMENTS)
-LEAKAGE_PROTOCOL_REGEX = experiments_regex(LEAKAGE_PROTOCOLS)
-LEAKAGE_RUN = "results/leakage/runs/{protocol}/{experiment}/{dataset}"
+LEAKAGE_RUN = "results/leakage/runs/{experiment}/{dataset}/folds.csv"
 
 
-def leakage_combinations():
-    """(protocol, experiment, dataset) of every leakage run the config asks for."""
+def leakage_dataset_arms(dataset):
+    """The arms a dataset runs (in config order)."""
+    return [a for a, entry in LEAKAGE_ARMS.items() if dataset in entry["datasets"]]
+
+
+def leakage_split_arms(wildcards):
+    """The arms a dataset's folds are made for: those it runs and those they size against."""
+    names = leakage_dataset_arms(wildcards.dataset)
+    for name in list(names):
+        reference = LEAKAGE_ARMS[name].get("train_size")
+        if reference and reference not in names:
+            names.append(reference)
+    return [(a, leakage_arm_entry(a)) for a in names]
+
+
+def leakage_all_runs(wildcards):
+    """folds.csv of every (experiment, dataset) leakage run (what the table aggregates)."""
     unknown = sorted(set(LEAKAGE_EXPERIMENTS) - set(EXPERIMENTS))
     if unknown:
         raise ValueError(f"config leakage.experiments names unknown experiment(s) {unknown}")
     return [
-        (protocol, experiment, dataset)
-        for protocol, entry in LEAKAGE_PROTOCOLS.items()
-        for experiment in LEAKAGE_EXPERIMENTS
-        for dataset in LEAKAGE_DATASETS
-        if dataset in entry["datasets"]
+        LEAKAGE_RUN.format(experiment=e, dataset=d)
+        for e in LEAKAGE_EXPERIMENTS
+        for d in LEAKAGE_DATASETS
+        if leakage_dataset_arms(d)
     ]
-
-
-def leakage_run_files(name):
-    """One file `name` of every (dimension, fold) of a leakage run, (dimension, fold) order."""
-    return [
-        f"{LEAKAGE_RUN}/{dimension}/fold{fold}/{name}"
-        for dimension in DIMENSIONS
-        for fold in LEAKAGE_FOLDS
-    ]
-
-
-def leakage_all_runs(name):
-    """File `name` of every leakage run's folds (what the table aggregates)."""
-    return [
-        path.format(protocol=p, experiment=e, dataset=d)
-        for p, e, d in leakage_combinations()
-        for path in leakage_run_files(name)
-    ]
-
-
-def leakage_all_metrics(wildcards):
-    return leakage_all_runs("metrics.json")
-
-
-def leakage_all_predictions(wildcards):
-    """The test predictions beside each metrics.json (the inflation is paired per subject)."""
-    return leakage_all_runs("predictions.csv")
 
 
 def leakage_experiment(wildcards):
@@ -482,12 +467,17 @@ def leakage_experiment(wildcards):
     return {**experiment_config(wildcards.experiment), "epochs": int(LEAKAGE["epochs"])}
 
 
-def leakage_protocol(wildcards):
-    return LEAKAGE_PROTOCOLS[wildcards.protocol]
+def leakage_arm_entry(name):
+    """An arm's config entry without what the folds and runs do not use (its datasets, label)."""
+    return {k: v for k, v in LEAKAGE_ARMS[name].items() if k not in ("datasets", "label")}
+
+
+def leakage_run_arms(wildcards):
+    return [(a, leakage_arm_entry(a)) for a in leakage_dataset_arms(wildcards.dataset)]
 
 
 def leakage_run_inputs(wildcards):
-    """The fold inputs of the experiment's model family, with the protocol's folds."""
+    """The fold inputs of the experiment's model family, with the dataset's arm folds."""
     exp = experiment_config(wildcards.experiment)
     if exp["model"] == "svm":
         inputs = svm_fold_inputs(exp, wildcards.dataset)
@@ -498,8 +488,7 @@ def leakage_run_inputs(wildcards):
             f"leakage: experiment {exp['name']} has model {exp['model']!r}; "
             "the leakage table runs rtcan1d networks and SVM baselines"
         )
-    split = LEAKAGE_PROTOCOLS[wildcards.protocol]["split"]
-    inputs["splits_csv"] = f"results/{wildcards.dataset}/leakage/splits_{split}.csv"
+    inputs["splits_csv"] = f"results/{wildcards.dataset}/leakage/arm_splits.csv"
     return inputs
 
 

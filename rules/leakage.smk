@@ -1,8 +1,8 @@
-# Leakage-inflation table (docs/leakage.md): the same networks and SVM baselines under the
-# original code's protocol (a: (subject, stimulus) pairs shuffled into folds, epoch chosen on the
-# test fold), ours (b: subject-independent, validation fold) and ours + song-disjoint on PMEmo
-# (c).  Protocols and models are config entries (`leakage:`); each protocol's folds are a split
-# variant of edaffect.model_selection.splits.make_protocol_splits.  Package code: edaffect.studies.leakage.study.
+# Leakage study (docs/leakage.md): the same networks and SVM baselines under the original code's
+# protocol (class-balanced (subject, stimulus) pair folds, no validation fold, the test fold
+# scored every epoch) and arms that separate its subject leak, its epoch selection on the test
+# fold and its training size, repeated over fold draws.  Arms and contrasts are config entries
+# (`leakage:`).  Package code: edaffect.studies.leakage.study.
 
 # Constants and input functions: rules/common.smk ("input functions of rules/leakage.smk").
 
@@ -20,16 +20,18 @@ if LEAKAGE_DATASETS and LEAKAGE_EXPERIMENTS:
 rule leakage_splits:
     input:
         trials="results/{dataset}/trials.csv",
+        labels="results/{dataset}/labels.csv",
     output:
-        splits="results/{dataset}/leakage/splits_{split}.csv",
-        summary="results/{dataset}/leakage/splits_{split}_summary.csv",
-    wildcard_constraints:
-        split="subject|song|pairs",
+        splits="results/{dataset}/leakage/arm_splits.csv",
+        summary="results/{dataset}/leakage/arm_splits_summary.csv",
     params:
-        n_folds=len(LEAKAGE_FOLDS),
+        arms=leakage_split_arms,
+        dimensions=DIMENSIONS,
+        n_folds=int(LEAKAGE["n_folds"]),
+        draws=int(LEAKAGE["draws"]),
         seed=int(config["seed"]),
     log:
-        "results/logs/leakage_splits/{dataset}/{split}.log",
+        "results/logs/leakage_splits/{dataset}.log",
     conda:
         "../envs/edaffect.yaml"
     script:
@@ -40,27 +42,26 @@ rule leakage_runs:
     input:
         unpack(leakage_run_inputs),
     output:
-        metrics=leakage_run_files("metrics.json"),
-        predictions=leakage_run_files("predictions.csv"),
+        folds=LEAKAGE_RUN,
     wildcard_constraints:
-        protocol=LEAKAGE_PROTOCOL_REGEX,
         experiment=LEAKAGE_EXPERIMENT_REGEX,
     params:
         experiment=leakage_experiment,
-        protocol=leakage_protocol,
+        arms=leakage_run_arms,
         training=PROVENANCE_CONFIG["training"],
         seed=int(config["seed"]),
         c=float(config["baselines"]["svm_c"]),
         dimensions=DIMENSIONS,
-        folds=LEAKAGE_FOLDS,
+        n_folds=int(LEAKAGE["n_folds"]),
+        draws=int(LEAKAGE["draws"]),
     threads: 1
     resources:
         mem_mb=3000,
-        runtime=30,
+        runtime=60,
     log:
-        "results/logs/leakage_runs/{protocol}/{experiment}/{dataset}.log",
+        "results/logs/leakage_runs/{experiment}/{dataset}.log",
     benchmark:
-        "results/benchmarks/leakage_runs/{protocol}/{experiment}/{dataset}.tsv"
+        "results/benchmarks/leakage_runs/{experiment}/{dataset}.tsv"
     conda:
         "../envs/edaffect.yaml"
     script:
@@ -69,17 +70,18 @@ rule leakage_runs:
 
 rule leakage_table:
     input:
-        metrics=leakage_all_metrics,
-        predictions=leakage_all_predictions,
+        runs=leakage_all_runs,
     output:
         csv="results/tables/leakage.csv",
         md="results/tables/leakage.md",
         png="results/figures/leakage.png",
         pdf="results/figures/leakage.pdf",
     params:
-        protocols=list(LEAKAGE_PROTOCOLS.items()),
-        n_folds=len(LEAKAGE_FOLDS),
+        arms=list(LEAKAGE_ARMS.items()),
+        contrasts=list(LEAKAGE["contrasts"]),
+        n_folds=int(LEAKAGE["n_folds"]),
         epochs=int(LEAKAGE["epochs"]),
+        draws=int(LEAKAGE["draws"]),
         datasets=LEAKAGE_DATASETS,
         config=config,
     log:

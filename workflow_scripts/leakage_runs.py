@@ -1,24 +1,26 @@
-"""Rule `leakage_runs`: every (dimension, fold) of one experiment x dataset x protocol."""
+"""Rule `leakage_runs`: every arm, draw, dimension and fold of one experiment x dataset."""
 
 from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.studies.leakage.study import protocol_from_config, run_protocol  # noqa: E402
+from edaffect.studies.leakage.study import arm_from_config, run_arms  # noqa: E402
 
-run_protocol(
+inputs = {key: value for key, value in smk.input.items()}
+run_arms(
     dict(smk.params.experiment),
     smk.wildcards.dataset,
-    protocol_from_config(smk.wildcards.protocol, dict(smk.params.protocol)),
+    [arm_from_config(name, dict(entry)) for name, entry in smk.params.arms],
+    splits_csv=inputs.pop("splits_csv"),
     dimensions=list(smk.params.dimensions),
-    folds=list(smk.params.folds),
-    inputs={key: value for key, value in smk.input.items()},
+    draws=int(smk.params.draws),
+    n_folds=int(smk.params.n_folds),
+    inputs=inputs,
     # result settings from params; the device and checkpoint interval (runtime) from the config
     training={**smk.params.training,
               **{key: smk.config["training"][key] for key in ("device", "checkpoint_every")}},
     seed=int(smk.params.seed),
     c=float(smk.params.c),
-    metrics_paths=smk.paths("metrics"),
-    predictions_paths=smk.paths("predictions"),
+    out_csv=smk.output.folds,
     threads=smk.threads,
 )

@@ -5,12 +5,16 @@ from edaffect.io.rule_io import rule_context
 smk, log = rule_context(globals())
 
 from edaffect.reporting.result_tables import data_line  # noqa: E402
-from edaffect.studies.leakage.study import protocol_from_config, write_leakage_table  # noqa: E402
+from edaffect.studies.leakage.study import (  # noqa: E402
+    arm_from_config,
+    contrast_from_config,
+    write_leakage_table,
+)
 
-protocols = [protocol_from_config(name, dict(entry)) for name, entry in smk.params.protocols]
 table = write_leakage_table(
-    list(smk.input.metrics),
-    protocols,
+    list(smk.input.runs),
+    [arm_from_config(name, dict(entry)) for name, entry in smk.params.arms],
+    [contrast_from_config(dict(entry)) for entry in smk.params.contrasts],
     smk.output.csv,
     smk.output.md,
     smk.output.png,
@@ -18,5 +22,6 @@ table = write_leakage_table(
     config_line=data_line(dict(smk.params.config), list(smk.params.datasets)) + ".",
     n_folds=int(smk.params.n_folds),
     epochs=int(smk.params.epochs),
+    draws=int(smk.params.draws),
 )
 log.info("leakage table: %d rows", len(table))

@@ -1,6 +1,6 @@
-"""Leakage-inflation study: protocol splits, the select-on-test guard, the table's statistics
-(scipy's ttest_rel and bootstrap as oracles of the paired inflation) and the stimulus-only
-baseline."""
+"""Leakage study: the arms' folds (class-balanced pair folds, equal training sizes, subject
+roles), the arm guards, and the table's draw-level statistics (scipy's ttest_rel and
+ttest_1samp as oracles)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from scipy import stats
 
 from edaffect.model_selection.splits import load_fold, make_protocol_splits
 from edaffect.studies.leakage.study import (
-    Protocol,
-    corrected_interval,
+    Arm,
+    arm_from_config,
+    draw_contrast,
+    draw_values,
     leakage_table,
-    paired_subject_interval,
+    make_arm_splits,
 )
 from edaffect.training.stimulus_baseline import fit_lookup, predict_lookup
 
@@ -28,131 +30,169 @@ def _trials(n_subjects=12, n_songs=12, per_subject=6, seed=0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_pairs_split_mixes_subjects_and_tests_each_trial_once():
-    trials = _trials()
-    splits, summary = make_protocol_splits(trials, split="pairs", n_folds=4, seed=1)
-    assert (splits["split"] == "pairs").all()
-    tested = splits[splits["role"] == "test"]
-    assert sorted(tested["trial_id"]) == sorted(trials["trial_id"])
-    assert set(splits["role"]) == {"train", "test"}
-    fold0 = splits[splits["fold"] == 0]
-    spans = fold0.groupby("subject")["role"].nunique()
+def _labels(trials: pd.DataFrame, seed=0, p_high=(0.35, 0.6)) -> pd.DataFrame:
+    """Per-trial binary labels of two dimensions with different class balances."""
+    rng = np.random.default_rng(seed)
+    return trials[["trial_id", "subject"]].assign(
+        valence_label=(rng.random(len(trials)) < p_high[0]).astype(int),
+        arousal_label=(rng.random(len(trials)) < p_high[1]).astype(int))
+
+
+ARMS = [
+    Arm("a", "pairs", "test", validation=False,
+        measures=("epoch_mean", "epoch_mean_fold0", "selected")),
+    Arm("a_val", "pairs", "validation"),
+    Arm("b", "subject", "validation", measures=("selected", "best_test")),
+    Arm("c", "song", "validation"),
+    Arm("b_c", "subject", "validation", train_size="c"),
+]
+
+
+def test_pair_folds_are_class_balanced_and_test_each_trial_once():
+    trials = _trials(n_subjects=13, per_subject=7)
+    y = _labels(trials).set_index("trial_id")["valence_label"]
+    p_high = y.mean()
+    for sizes, validation in ((None, False), ([20, 15, 25, 14, 17], True)):
+        splits, summary = make_protocol_splits(trials, split="pairs", n_folds=5, seed=4,
+                                               labels=y, validation=validation,
+                                               test_sizes=sizes)
+        tested = splits[splits["role"] == "test"]
+        assert sorted(tested["trial_id"]) == sorted(trials["trial_id"])
+        for fold, part in tested.groupby("fold"):
+            n_high = part["trial_id"].map(y).sum()
+            # each test fold holds each class in proportion, within one trial
+            assert abs(n_high - p_high * len(part)) <= 1.0, (fold, n_high, len(part))
+            if sizes is not None:
+                assert len(part) == sizes[fold]
+        if validation:
+            for fold in range(5):
+                val = splits[(splits["fold"] == fold) & (splits["role"] == "val")]
+                nxt = tested[tested["fold"] == (fold + 1) % 5]
+                assert sorted(val["trial_id"]) == sorted(nxt["trial_id"])
+        else:
+            assert set(splits["role"]) == {"train", "test"}
+            assert summary["n_test"].max() - summary["n_test"].min() <= 2  # one per class
+    spans = splits[splits["fold"] == 0].groupby("subject")["role"].nunique()
     assert (spans > 1).sum() >= 6  # most subjects are in train and test: the leak (a) measures
     roles = load_fold(splits, 1.0, 0)  # accepted because the rows say split = pairs ...
-    assert roles["val"] == [] and roles["test"]
+    assert roles["test"]
     with pytest.raises(AssertionError, match="two roles"):  # ... and refused otherwise
         load_fold(splits.drop(columns="split"), 1.0, 0)
+    with pytest.raises(ValueError, match="class-balanced"):
+        make_protocol_splits(trials, split="pairs", n_folds=5, seed=4)
 
 
-def test_subject_and_block_splits_are_disjoint():
+def test_arm_splits_training_sizes_and_subject_roles():
     trials = _trials(n_subjects=15, n_songs=15, per_subject=10)
-    splits, _ = make_protocol_splits(trials, split="subject", n_folds=5, seed=3)
-    kept = splits[splits["role"] != "dropped"]
-    assert (kept.groupby(["fold", "subject"])["role"].nunique() == 1).all()
-    blocks, summary = make_protocol_splits(trials, split="song", n_folds=3, seed=3)
-    kept = blocks[blocks["role"] != "dropped"]
-    for key in ("subject", "stimulus"):
-        assert (kept.groupby(["fold", key])["role"].nunique() == 1).all()
-    tested = kept[kept["role"] == "test"]["trial_id"]
-    assert not tested.duplicated().any()
-    assert (summary[["n_train", "n_val", "n_test"]] > 0).all().all()
+    splits, summary = make_arm_splits(trials, _labels(trials), ARMS,
+                                      dimensions=["valence", "arousal"], n_folds=3, draws=2,
+                                      seed=7)
+    n = summary.set_index(["arm", "draw", "dimension", "fold"])
+    for key in n.loc["b"].index:
+        # pairs + validation: b's train / val / test sizes exactly (equal training size)
+        assert n.loc[("a_val", *key), ["n_train", "n_val", "n_test"]].tolist() == \
+            n.loc[("b", *key), ["n_train", "n_val", "n_test"]].tolist()
+        # (b) subsampled to (c)'s training size; its test fold is b's
+        assert n.loc[("b_c", *key), "n_train"] == n.loc[("c", *key), "n_train"]
+        assert n.loc[("b_c", *key), "n_train"] < n.loc[("b", *key), "n_train"]
+        assert n.loc[("b_c", *key), "n_test"] == n.loc[("b", *key), "n_test"]
+        # the original trains on every fold but the test fold: more than (b)
+        assert n.loc[("a", *key), "n_val"] == 0
+        assert n.loc[("a", *key), "n_train"] > n.loc[("b", *key), "n_train"]
+    # no subject in two roles where the arm forbids it; the pair arms do mix them
+    for arm in ("b", "c", "b_c"):
+        kept = splits[(splits["arm"] == arm) & (splits["role"] != "dropped")]
+        assert (kept.groupby(["draw", "dimension", "fold", "subject"])["role"].nunique()
+                == 1).all(), arm
+    for arm in ("a", "a_val"):
+        part = splits[splits["arm"] == arm]
+        assert (part.groupby(["draw", "dimension", "fold", "subject"])["role"].nunique()
+                > 1).any()
+    # draws differ, and a draw is reproducible
+    b = splits[(splits["arm"] == "b") & (splits["role"] == "test")]
+    assert not b[b["draw"] == 0]["trial_id"].tolist() == b[b["draw"] == 1]["trial_id"].tolist()
+    again, _ = make_arm_splits(trials, _labels(trials), ARMS, dimensions=["valence", "arousal"],
+                               n_folds=3, draws=2, seed=7)
+    pd.testing.assert_frame_equal(splits, again)
 
 
-def test_select_on_test_only_for_the_original_protocol():
-    Protocol("a", "pairs", "test")
-    Protocol("b", "subject", "validation")
-    for split in ("subject", "song"):
-        with pytest.raises(ValueError, match="only allowed"):
-            Protocol("x", split, "test")
-    with pytest.raises(ValueError, match="no validation fold"):
-        Protocol("x", "pairs", "validation")
+def test_arm_guards():
+    for kwargs, match in (
+        ({"split": "subject", "selection": "validation", "validation": False}, "only the orig"),
+        ({"split": "pairs", "selection": "validation", "validation": False}, "can only be"),
+        ({"split": "subject", "selection": "validation", "measures": ("last",)}, "not in"),
+        ({"split": "subject", "selection": "validation", "train_size": "x"}, "itself"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            Arm("x", **kwargs)
+    arm = arm_from_config("b", {"split": "subject", "selection": "validation",
+                                "datasets": ["pmemo"]})
+    assert arm.validation and arm.train_size is None and arm.measures == ("selected",)
 
 
-def _predictions(n_subjects: int, per_subject, p_correct, seed: int) -> pd.DataFrame:
-    """Test predictions of one protocol: every trial once, correct with a per-subject chance."""
+def test_draw_contrast_matches_scipy_ttest_rel():
+    rng = np.random.default_rng(2)
+    y = rng.uniform(55, 70, 6)
+    x = y + rng.normal(3, 2, 6)
+    got = draw_contrast(x, y)
+    ref = stats.ttest_rel(x, y)
+    ci = ref.confidence_interval(0.95)
+    assert got["n_draws"] == 6 and got["mean"] == pytest.approx(float(np.mean(x - y)))
+    assert (got["ci_low"], got["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    assert got["p"] == pytest.approx(ref.pvalue, rel=1e-12)
+    same = draw_contrast(y, y)
+    assert same["mean"] == 0 and same["ci_low"] == same["ci_high"] == 0
+    assert np.isnan(same["p"])
+    # differences equal up to rounding (accuracies as k / n) are no spread either
+    shifted = draw_contrast(np.array([5 / 12, 7 / 12]) * 100, np.array([1 / 3, 1 / 2]) * 100)
+    assert np.isnan(shifted["p"]) and shifted["ci_low"] == pytest.approx(100 / 12)
+
+
+def _runs(effects: dict, n_draws=5, n_folds=4, seed=0) -> pd.DataFrame:
+    """Synthetic fold rows: arm effects in accuracy, a shared draw effect, fold noise."""
     rng = np.random.default_rng(seed)
     rows = []
-    for s in range(n_subjects):
-        for t in range(per_subject[s]):
-            y = (s + t) % 2  # the same labels under every protocol
-            correct = rng.random() < p_correct[s]
-            rows.append({"trial_id": f"s{s}_{t}", "subject": f"s{s}", "y_true": y,
-                         "y_pred": y if correct else 1 - y})
+    for draw in range(n_draws):
+        shared = rng.normal(0, 0.03)
+        for arm, effect in effects.items():
+            for fold in range(n_folds):
+                curve = np.clip(0.6 + effect + shared + rng.normal(0, 0.02, 3), 0, 1)
+                rows.append({"arm": arm, "experiment": "m", "dataset": "d", "draw": draw,
+                             "dimension": "valence", "fold": fold, "model": "rtcan1d",
+                             "n_train": 60 if arm == "a" else 45, "n_val": 0, "n_test": 15,
+                             "accuracy": curve.max() if arm == "a" else curve[-1],
+                             "chosen_epoch": 3, "best_test": curve.max(),
+                             "epoch_mean": curve.mean(), "test_curve": ""})
     return pd.DataFrame(rows)
 
 
-def test_paired_inflation_matches_scipy_ttest_rel():
-    n = 14
-    per_subject = [16 + (s % 5) for s in range(n)]  # unequal trial counts per subject
-    rng = np.random.default_rng(2)
-    base = rng.uniform(0.5, 0.8, n)
-    pred_b = _predictions(n, per_subject, base, seed=3)
-    pred_a = _predictions(n, per_subject, np.clip(base + 0.08, 0, 1), seed=4)
-    pred_a = pred_a.sample(frac=1.0, random_state=0)  # order must not matter
-    got = paired_subject_interval(pred_a, pred_b)
-
-    def subject_accuracy(frame):
-        return (frame["y_true"] == frame["y_pred"]).groupby(frame["subject"]).mean() * 100
-
-    acc_a, acc_b = subject_accuracy(pred_a), subject_accuracy(pred_b).loc[
-        subject_accuracy(pred_a).index]
-    ref = stats.ttest_rel(acc_a.to_numpy(), acc_b.to_numpy())
-    ci = ref.confidence_interval(0.95)
-    assert got["n_subjects"] == n and got["n_trials"] == sum(per_subject)
-    assert got["mean"] == pytest.approx(float((acc_a - acc_b).mean()), rel=1e-12)
-    assert got["ci_low"] == pytest.approx(ci.low, rel=1e-9)
-    assert got["ci_high"] == pytest.approx(ci.high, rel=1e-9)
-    assert got["p"] == pytest.approx(ref.pvalue, rel=1e-9)
-    # the BCa bootstrap over subjects (scipy) centres the same but is narrower at 14 subjects:
-    # why the table uses t (docs/leakage.md)
-    boot = stats.bootstrap(((acc_a - acc_b).to_numpy(),), np.mean, n_resamples=4000,
-                           random_state=0).confidence_interval
-    width = got["ci_high"] - got["ci_low"]
-    assert 0.7 * width < boot.high - boot.low < width
-    assert abs((boot.low + boot.high) / 2 - got["mean"]) < 0.15 * width
-
-
-def test_paired_inflation_uses_common_trials_and_checks_them():
-    pred_b = _predictions(6, [10] * 6, [0.6] * 6, seed=1)
-    pred_c = pred_b.iloc[::3].copy()  # (c) tests a subset: pairs only those trials
-    got = paired_subject_interval(pred_c, pred_b)
-    assert got["n_trials"] == len(pred_c) and got["mean"] == pytest.approx(0.0)
-    wrong = pred_c.assign(y_true=1 - pred_c["y_true"])
-    with pytest.raises(ValueError, match="subject or label differs"):
-        paired_subject_interval(wrong, pred_b)
-    with pytest.raises(ValueError, match="tested twice"):
-        paired_subject_interval(pd.concat([pred_c, pred_c.iloc[:1]]), pred_b)
-
-
-def test_corrected_fold_interval():
-    a = np.random.default_rng(0).normal(70, 4, 5)
-    mean, var, low, high = corrected_interval(a, 0.25)
-    # a one-sample t interval whose scale is the corrected one (Nadeau & Bengio)
-    ref = stats.t.interval(0.95, 4, loc=a.mean(), scale=np.sqrt((1 / 5 + 0.25) * a.var(ddof=1)))
-    assert (low, high) == pytest.approx(ref) and mean == pytest.approx(a.mean())
-
-
-def test_leakage_table_rows():
-    n_subjects, per_subject = 8, [12] * 8
-    predictions = {"a": _predictions(n_subjects, per_subject, [0.85] * n_subjects, seed=5),
-                   "b": _predictions(n_subjects, per_subject, [0.55] * n_subjects, seed=6)}
-    runs, preds = [], []
-    for protocol, frame in predictions.items():
-        frame["fold"] = np.arange(len(frame)) % 4
-        for fold, part in frame.groupby("fold"):
-            correct = (part["y_true"] == part["y_pred"]).mean()
-            runs.append({"protocol": protocol, "experiment": "m", "dataset": "d",
-                         "dimension": "valence", "fold": fold, "accuracy": correct, "f1": 0.5,
-                         "n_train": 3 * len(part), "n_test": len(part)})
-            preds.append(part.assign(protocol=protocol, experiment="m", dataset="d",
-                                     dimension="valence"))
-    table = leakage_table(pd.DataFrame(runs), pd.concat(preds),
-                          [Protocol("a", "pairs", "test"), Protocol("b", "subject", "validation")])
+def test_leakage_table_counts_draws_not_folds_or_subjects():
+    runs = _runs({"a": 0.10, "a_val": 0.05, "b": 0.0})
+    contrasts = [{"name": "printed", "x": "a", "x_measure": "epoch_mean", "y": "b",
+                  "y_measure": "selected"},
+                 {"name": "selection", "x": "b", "x_measure": "best_test", "y": "b",
+                  "y_measure": "selected"}]
+    table = leakage_table(runs, ARMS[:3], contrasts)
     row = table.iloc[0]
-    expected = paired_subject_interval(predictions["a"], predictions["b"])
-    assert row["inflation"] == pytest.approx(expected["mean"])
-    assert row["inflation_ci_low"] > 0 and row["inflation_n_subjects"] == n_subjects
-    assert row["a_n_folds"] == 4 and row["a_ci_low"] < row["a_mean"] < row["a_ci_high"]
+    per_draw = runs.groupby(["arm", "draw"])
+    a_mean = per_draw["epoch_mean"].mean().loc["a"].to_numpy() * 100
+    b_sel = per_draw["accuracy"].mean().loc["b"].to_numpy() * 100
+    b_best = per_draw["best_test"].mean().loc["b"].to_numpy() * 100
+    ref = stats.ttest_rel(a_mean, b_sel)
+    assert row["contrast_printed"] == pytest.approx(float(np.mean(a_mean - b_sel)))
+    assert row["contrast_printed_p"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert row["contrast_printed_n_draws"] == 5
+    assert row["contrast_selection_p"] == pytest.approx(stats.ttest_rel(b_best, b_sel).pvalue)
+    assert row["contrast_selection"] > 0  # the best test epoch is never below the chosen one
+    ci = stats.ttest_1samp(a_mean, 0).confidence_interval()
+    assert (row["a_epoch_mean_ci_low"], row["a_epoch_mean_ci_high"]) == pytest.approx(
+        (ci.low, ci.high))
+    fold0 = runs[(runs["arm"] == "a") & (runs["fold"] == 0)]["epoch_mean"].mean() * 100
+    assert row["a_epoch_mean_fold0"] == pytest.approx(fold0)
+    assert row["a_n_train"] == 60 and row["b_n_train"] == 45
+    assert "a_val_epoch_mean" not in row  # only the measures an arm asks for
+    values = draw_values(runs)
+    assert len(values) == 3 * 5 and (values["n_folds"] == 4).all()
 
 
 def test_stimulus_lookup():
@@ -165,9 +205,14 @@ def test_stimulus_lookup():
     assert p.tolist() == pytest.approx([2 / 3, 0.0, 0.5, 0.0])
 
 
-def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():
-    from edaffect.studies.leakage.study import header
+def test_header_names_every_arm_and_prints_a_fold_count_other_than_the_papers():
+    from edaffect.studies.leakage.study import describe_arm, header
 
-    protocols = [Protocol("a", "pairs", "test"), Protocol("b", "subject", "validation")]
-    assert "5 folds per protocol (DEVIATES from the paper" in header(protocols, "", 5, 2)
-    assert "DEVIATES" not in header(protocols, "", 10, 2)
+    text = header(ARMS, [], "", 5, 2, 5)
+    assert "5 folds per arm (DEVIATES from the paper" in text
+    assert "DEVIATES" not in header(ARMS, [], "", 10, 2, 5)
+    assert "t CI over the 5 draws, 4 df" in text
+    for arm in ARMS:
+        assert describe_arm(arm) in text
+    assert "no validation fold" in describe_arm(ARMS[0])
+    assert "subsampled to (c)'s size" in describe_arm(ARMS[-1])

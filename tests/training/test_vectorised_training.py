@@ -266,3 +266,20 @@ def test_fold_runner_vectorised_mode_writes_the_packed_files(tmp_path):
                   for m in ("packed", "vectorised"))
         assert (pa["y_pred"] == pb["y_pred"]).all()
         np.testing.assert_allclose(pa["p_high"], pb["p_high"], atol=1e-5)
+
+
+def test_monitor_scores_the_test_fold_every_epoch_without_steering_the_choice():
+    data = splits()
+    seeds = [11, 22, 33]
+    plain = train_and_test_folds(factory, data, [settings(s) for s in seeds], [None] * 3)
+    watched = train_and_test_folds(factory, data, [settings(s) for s in seeds], [None] * 3,
+                                   monitor=[test for _, _, test in data])
+    for p, w in zip(plain, watched, strict=True):
+        curve = w.metrics["monitor_curve"]
+        assert len(curve) == 5
+        # the monitor changes nothing: same chosen epoch, same test accuracy ...
+        assert w.metrics["chosen_epoch"] == p.metrics["chosen_epoch"]
+        assert w.metrics["accuracy"] == p.metrics["accuracy"]
+        # ... and its curve at the chosen epoch is the final test pass of the chosen weights
+        assert curve[w.metrics["chosen_epoch"] - 1] == pytest.approx(w.metrics["accuracy"])
+    assert "monitor_curve" not in plain[0].metrics

@@ -108,7 +108,7 @@ def load_fold_data(
     dimension: str,
     fold: int,
     *,
-    splits_csv: str | Path,
+    splits_csv: str | Path | pd.DataFrame,
     labels_csv: str | Path,
     inputs_npy: str | Path | None = None,
     inputs_index_csv: str | Path | None = None,
@@ -120,7 +120,8 @@ def load_fold_data(
     training-fold statistics only."""
     from edaffect.model_selection.splits import load_fold
 
-    splits = read_splits_once(splits_csv)
+    splits = (splits_csv if isinstance(splits_csv, pd.DataFrame)
+              else read_splits_once(splits_csv))
     roles = load_fold(splits, experiment["fraction"], fold)
     stimulus = splits.drop_duplicates("trial_id").set_index("trial_id")["stimulus"].astype(str)
     labels = read_labels(labels_csv, dimension)

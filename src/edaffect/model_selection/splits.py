@@ -12,7 +12,8 @@
   number of drops that keeps every test trial (each subject is tested on all its trials) and,
   given that, every validation trial whose song is not tested.
 - Leakage table only (`make_protocol_splits`): `pairs` reproduces the original code's protocol,
-  (subject, stimulus) trials shuffled into folds, rows marked `split = pairs`.
+  (subject, stimulus) trials shuffled within each class into class-balanced folds, rows marked
+  `split = pairs`.
 """
 
 from __future__ import annotations
@@ -167,30 +168,57 @@ def make_splits(
 SPLIT_KINDS = ("subject", "song", "pairs")
 
 
+def class_balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:
+    """Trial positions shuffled within each class, then interleaved so that every run of
+    consecutive positions holds each class in proportion (within one trial): the classes'
+    shuffled lists merged by their quantile keys (i + 0.5) / n_class."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng([seed, 2])
+    position, key = [], []
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        position.append(rng.permutation(members))
+        key.append((np.arange(members.size) + 0.5) / members.size)
+    position, key = np.concatenate(position), np.concatenate(key)
+    return position[np.argsort(key, kind="stable")]
+
+
 def make_pair_splits(
-    trials: pd.DataFrame, *, n_folds: int, seed: int, origin: str = "trials"
+    trials: pd.DataFrame, labels: pd.Series, *, n_folds: int, seed: int,
+    test_sizes: list[int] | None = None, validation: bool = False, origin: str = "trials",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ORIGINAL code's protocol, for the leakage table only: the (subject, stimulus) trials
-    are shuffled (seeded) into `n_folds` folds; fold k tests on fold k and trains on the rest,
-    with no validation fold, so every subject spans train and test. Not subject-independent:
-    the rows carry `split = pairs`, which is what lets `load_fold` accept them."""
+    """The ORIGINAL code's folds, for the leakage table only: (subject, stimulus) trials
+    shuffled within each class (`labels`: trial_id -> class) and cut into `n_folds` class-
+    balanced test folds; fold k trains on the rest (no validation fold). `test_sizes` sets each
+    test fold's size (default: equal, as the original); `validation` makes fold k+1's test trials
+    fold k's validation set. Not subject-independent: rows carry `split = pairs`, which is what
+    lets `load_fold` accept them."""
     frame = trials[["trial_id", "subject", "stimulus"]].astype(str).reset_index(drop=True)
     if len(frame) < n_folds:
         raise ValueError(f"{origin}: {len(frame)} trials cannot fill {n_folds} folds")
-    order = np.random.default_rng([seed, 1]).permutation(len(frame))
+    y = frame["trial_id"].map(labels)
+    if y.isna().any():
+        raise ValueError(f"{origin}: no label for trials {frame.loc[y.isna(), 'trial_id'][:5]}")
+    if test_sizes is None:
+        test_sizes = [len(frame) // n_folds + (f < len(frame) % n_folds) for f in range(n_folds)]
+    if len(test_sizes) != n_folds or sum(test_sizes) != len(frame) or min(test_sizes) < 1:
+        raise ValueError(f"{origin}: test fold sizes {test_sizes} do not partition "
+                         f"{len(frame)} trials into {n_folds} folds")
+    order = class_balanced_order(y.to_numpy(), seed)
     fold_of = np.empty(len(frame), dtype=int)
-    fold_of[order] = np.arange(len(frame)) % n_folds
+    fold_of[order] = np.repeat(np.arange(n_folds), test_sizes)
     parts, summary = [], []
     for fold in range(n_folds):
-        roles = np.where(fold_of == fold, "test", "train")
+        roles = np.where(fold_of == fold, "test", "train").astype(object)
+        if validation:
+            roles[fold_of == (fold + 1) % n_folds] = "val"
         parts.append(frame.assign(fraction=1.0, fold=fold, role=roles, split="pairs"))
         summary.append(
             {"fraction": 1.0, "fold": fold, "group_by": "pairs",
              "n_subjects": frame["subject"].nunique(),
              "n_test_subjects": frame.loc[roles == "test", "subject"].nunique(),
-             "n_val_subjects": 0, "n_trials": len(frame),
-             "n_train": int((roles == "train").sum()), "n_val": 0,
-             "n_test": int((roles == "test").sum()), "n_dropped": 0}
+             "n_val_subjects": frame.loc[roles == "val", "subject"].nunique(),
+             "n_trials": len(frame), **{f"n_{r}": int((roles == r).sum()) for r in ROLES}}
         )
     return pd.concat(parts, ignore_index=True)[[*SPLIT_COLUMNS, "split"]], pd.DataFrame(summary)
 
@@ -238,15 +266,20 @@ def make_block_splits(
 
 
 def make_protocol_splits(
-    trials: pd.DataFrame, *, split: str, n_folds: int, seed: int, origin: str = "trials"
+    trials: pd.DataFrame, *, split: str, n_folds: int, seed: int, origin: str = "trials",
+    labels: pd.Series | None = None, validation: bool = False,
+    test_sizes: list[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Folds of one evaluation protocol (leakage table): `subject` (ours), `song` (ours +
-    song-disjoint: subject x song blocks, PMEmo) or `pairs` (the original code's); all
-    subjects (fraction 1.0)."""
+    """Folds of one evaluation arm (leakage table): `subject` (ours), `song` (ours +
+    song-disjoint: subject x song blocks, PMEmo) or `pairs` (the original code's class-balanced
+    pair folds; needs `labels`); all subjects (fraction 1.0)."""
     if split not in SPLIT_KINDS:
         raise ValueError(f"split must be one of {SPLIT_KINDS}, not {split!r}")
     if split == "pairs":
-        return make_pair_splits(trials, n_folds=n_folds, seed=seed, origin=origin)
+        if labels is None:
+            raise ValueError("pairs folds are class-balanced: pass the trials' labels")
+        return make_pair_splits(trials, labels, n_folds=n_folds, seed=seed,
+                                test_sizes=test_sizes, validation=validation, origin=origin)
     if split == "song":
         return make_block_splits(trials, n_folds=n_folds, seed=seed, origin=origin)
     splits, summary = make_splits(

@@ -261,8 +261,11 @@ def train_and_test_folds(
     splits: Sequence[Split],
     settings: Sequence[TrainingSettings],
     checkpoint_dirs: Sequence[str | Path | None],
+    monitor: Sequence[FoldData] | None = None,
 ) -> list[FoldResult]:
-    """`training.train_and_test` for k folds at once (settings may differ in `seed` only)."""
+    """`training.train_and_test` for k folds at once (settings may differ in `seed` only).
+    `monitor`: one set per fold scored after every epoch, never used for the epoch choice
+    (metrics `monitor_curve`: its accuracy per epoch)."""
     if not splits:
         return []
     if not len(splits) == len(settings) == len(checkpoint_dirs):
@@ -282,13 +285,13 @@ def train_and_test_folds(
     torch.set_num_threads(max(1, int(settings[0].threads)))
     set_deterministic(device.type == "cpu" or deterministic)
     try:
-        return _train_folds(model_factory, splits, settings, checkpoint_dirs, device)
+        return _train_folds(model_factory, splits, settings, checkpoint_dirs, device, monitor)
     finally:
         torch.set_num_threads(threads)
         set_deterministic(deterministic)
 
 
-def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
+def _train_folds(model_factory, splits, settings, checkpoint_dirs, device, monitor=None):
     s0 = settings[0]
     amp = bool(s0.amp) and device.type == "cuda"
     k = len(splits)
@@ -318,6 +321,10 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
 
     train_sets = [_tensors(tr, device) for tr, _, _ in splits]
     val_sets = [_tensors(va, device) for _, va, _ in splits]
+    if monitor is not None and any(resumed):
+        raise ValueError("a monitored run cannot resume: its curve would miss epochs")
+    monitor_sets = [_tensors(m, device) for m in monitor] if monitor is not None else None
+    monitor_curves: list[list[float]] = [[] for _ in range(k)]
     first = min(st["epoch"] for st in states) + 1
     for epoch in range(first, s0.epochs + 1):
         rows = [f for f in range(k) if states[f]["epoch"] < epoch]
@@ -347,6 +354,11 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
                     totals[f] += losses[j].detach() * size
                     seen[f] += size
         evaluations = _evaluate_folds(stack, rows, val_sets, device, amp)
+        if monitor_sets is not None:
+            for f, (_, p_mon) in zip(rows, _evaluate_folds(stack, rows, monitor_sets, device,
+                                                           amp), strict=True):
+                monitor_curves[f].append(
+                    binary_metrics(monitor[f].y, (p_mon >= 0.5).astype(int))["accuracy"])
         elapsed = (time.perf_counter() - started) / len(rows)  # this fold's share
         for f, (val_loss, p_val) in zip(rows, evaluations, strict=True):
             st = states[f]
@@ -396,6 +408,8 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
             "device": device.type, "amp": amp, "seed": int(settings[f].seed),
             "resumed_from_epoch": resumed[f], "fold_mode": "vectorised", "vectorised_folds": k,
         })
+        if monitor is not None:
+            metrics["monitor_curve"] = [float(v) for v in monitor_curves[f]]
         predictions = pd.DataFrame(
             {"trial_id": test.trial_id, "subject": test.subject, "y_true": test.y,
              "y_pred": y_pred, "p_high": p_test.astype(float)}

@@ -1,310 +1,398 @@
-"""Leakage-inflation study (issue 14 item 10, docs/leakage.md): the same networks and SVM
-baselines under three evaluation protocols, to measure how much the original code's protocol
-inflates accuracy.
+"""Leakage study (docs/leakage.md): the same networks and SVM baselines under evaluation arms that
+reproduce the original RTCAN-1D code's protocol and separate its three departures from ours.
 
-- (a) `pairs` + select on test: the original code's protocol, (subject, stimulus) trials
-  shuffled into folds (subjects span train and test), the epoch chosen on the test fold;
-- (b) `subject` + select on validation: ours (subject-independent, validation fold);
-- (c) `song` + select on validation: ours plus song-disjoint folds (PMEmo).
-
-Protocols are config entries (`leakage.protocols`), their folds split variants of
-`edaffect.model_selection.splits.make_protocol_splits`; "select on test" is refused for any split
-but `pairs`.
-Each fold writes metrics.json / predictions.csv like the main study's runs (plus `protocol`,
-`split`, `selection`) under results/leakage/runs/{protocol}/{experiment}/{dataset}/.
+The original code shuffles (subject, stimulus) pairs within each class into class-balanced folds,
+has no validation fold, scores the test fold after every epoch and prints the mean of those test
+accuracies over epochs. Arms (config `leakage.arms`) differ in their folds (`split`: `pairs`,
+`subject`, `song`), whether they hold out a validation fold, how the tested epoch is chosen
+(`selection`: validation or test) and an optional training-set size matched to another arm
+(`train_size`). Every arm is repeated over `draws` fold draws (a draw re-splits every arm with its
+own seed and retrains every fold); the draw is the unit of inference (`draw_contrast`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from edaffect.io import atomic
 from edaffect.reporting.result_tables import PAPER_FOLDS
-from edaffect.reporting.statistics import corrected_resampled_ttest
 
 log = logging.getLogger(__name__)
 
 SELECTIONS = ("validation", "test")
-RUN_DIR = "results/leakage/runs/{protocol}/{experiment}/{dataset}/{dimension}/fold{fold}"
+MEASURES = ("selected", "best_test", "epoch_mean", "epoch_mean_fold0")
+MEASURE_TEXT = {
+    "selected": "at the epoch the arm's selection chose",
+    "best_test": "at the epoch with the best test accuracy (same trainings, epoch chosen on the "
+                 "test fold)",
+    "epoch_mean": "mean over epochs of the test accuracy (what the original prints)",
+    "epoch_mean_fold0": "fold 0 only, mean over epochs (the original's PMEmo run)",
+}
+RUN_COLUMNS = ["arm", "experiment", "dataset", "draw", "dimension", "fold", "model", "n_train",
+               "n_val", "n_test", "accuracy", "chosen_epoch", "best_test", "epoch_mean",
+               "test_curve"]
 
 
 @dataclass(frozen=True)
-class Protocol:
-    """One evaluation protocol: its fold kind, how the tested model is chosen, its label."""
+class Arm:
+    """One evaluation arm: its folds, validation fold, epoch choice, training size, label."""
 
     name: str
     split: str
     selection: str
+    validation: bool = True
+    train_size: str | None = None
+    measures: tuple[str, ...] = ("selected",)
     label: str = ""
+    datasets: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         from edaffect.model_selection.splits import SPLIT_KINDS
 
         if self.split not in SPLIT_KINDS:
-            raise ValueError(f"leakage protocol {self.name}: split {self.split!r} not in "
-                             f"{SPLIT_KINDS}")
+            raise ValueError(f"leakage arm {self.name}: split {self.split!r} not in {SPLIT_KINDS}")
         if self.selection not in SELECTIONS:
-            raise ValueError(f"leakage protocol {self.name}: selection {self.selection!r} not in "
+            raise ValueError(f"leakage arm {self.name}: selection {self.selection!r} not in "
                              f"{SELECTIONS}")
-        if self.selection == "test" and self.split != "pairs":
-            raise ValueError(
-                f"leakage protocol {self.name}: 'select on test' is only allowed for the original "
-                f"code's protocol (split pairs), not for split {self.split!r}"
-            )
-        if self.split == "pairs" and self.selection != "test":
-            raise ValueError(
-                f"leakage protocol {self.name}: split pairs has no validation fold; it exists to "
-                "reproduce the original protocol, which selects on the test fold"
-            )
+        if not self.validation and self.split != "pairs":
+            raise ValueError(f"leakage arm {self.name}: only the original code's pair folds run "
+                             "without a validation fold")
+        if not self.validation and self.selection != "test":
+            raise ValueError(f"leakage arm {self.name}: without a validation fold the epoch can "
+                             "only be chosen on the test fold (the original code's protocol)")
+        if self.train_size == self.name:
+            raise ValueError(f"leakage arm {self.name}: train_size names the arm itself")
+        unknown = sorted(set(self.measures) - set(MEASURES))
+        if unknown:
+            raise ValueError(f"leakage arm {self.name}: measures {unknown} not in {MEASURES}")
 
 
-def protocol_from_config(name: str, entry: dict) -> Protocol:
-    return Protocol(name, entry["split"], entry["selection"], entry.get("label", ""))
+def arm_from_config(name: str, entry: dict) -> Arm:
+    """An arm from its config entry, the schema's defaults filling what it leaves out."""
+    from edaffect.io.config_schema import schema_defaults
+
+    entry = {**schema_defaults("leakage", "arms"), **entry}
+    return Arm(name, entry["split"], entry["selection"], bool(entry["validation"]),
+               entry["train_size"], tuple(entry["measures"]),
+               entry.get("label", ""), tuple(entry.get("datasets", ())))
 
 
-def run_dir(protocol: str, experiment: str, dataset: str, dimension: str, fold: int) -> str:
-    return RUN_DIR.format(protocol=protocol, experiment=experiment, dataset=dataset,
-                          dimension=dimension, fold=fold)
+def contrast_from_config(entry: dict) -> dict:
+    """A contrast (x - y) from its config entry, the schema's measure defaults filled in."""
+    from edaffect.io.config_schema import load_schema
+
+    items = load_schema()["properties"]["leakage"]["properties"]["contrasts"]["items"]
+    return {**{k: v["default"] for k, v in items["properties"].items() if "default" in v},
+            **entry}
 
 
-def write_protocol_splits(
-    trials_csv: str | Path, splits_csv: str | Path, summary_csv: str | Path, *, split: str,
-    n_folds: int, seed: int,
-) -> pd.DataFrame:
-    """Rule `leakage_splits`: the folds of one split kind (all subjects) -> CSV (splits.csv
-    columns + `split`) and its per-fold summary."""
+def draw_seed(seed: int, draw: int) -> int:
+    """The split seed of fold draw `draw` (draw 0: the config seed, the main study's folds)."""
+    return int(seed) + 7919 * int(draw)
+
+
+# --------------------------------------------------------------------------- folds
+
+
+def make_arm_splits(
+    trials: pd.DataFrame, labels: pd.DataFrame, arms: list[Arm], *, dimensions: list[str],
+    n_folds: int, draws: int, seed: int, origin: str = "trials",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every arm's folds for every (draw, dimension): split rows plus `arm`, `draw`,
+    `dimension`, and a per-fold summary of role counts. Pair folds with a validation fold take
+    the subject folds' test sizes of the same draw (so their train/val/test sizes equal the
+    subject arms'); an arm with `train_size: X` keeps a seeded sample of its training trials as
+    large as X's training set in the same (draw, dimension, fold), the rest `dropped`."""
     from edaffect.model_selection.splits import make_protocol_splits
 
+    by_name = {a.name: a for a in arms}
+    for arm in arms:
+        if arm.train_size is not None and arm.train_size not in by_name:
+            raise ValueError(f"leakage arm {arm.name}: train_size names unknown arm "
+                             f"{arm.train_size!r}")
+    trials = trials[trials["trial_id"].astype(str).isin(labels["trial_id"].astype(str))]
+    label_of = labels.set_index(labels["trial_id"].astype(str))
+    frames: dict[tuple[str, int, str], pd.DataFrame] = {}
+    for draw in range(draws):
+        s = draw_seed(seed, draw)
+        base: dict[str, pd.DataFrame] = {}
+        for kind in ("subject", "song"):
+            if any(a.split == kind for a in arms):
+                base[kind] = make_protocol_splits(trials, split=kind, n_folds=n_folds, seed=s,
+                                                  origin=origin)[0]
+        for dimension in dimensions:
+            y = label_of[f"{dimension}_label"]
+            for arm in (a for a in arms if a.split != "pairs"):
+                frames[(arm.name, draw, dimension)] = base[arm.split]
+            for arm in (a for a in arms if a.split == "pairs"):
+                sizes = None
+                if arm.validation:
+                    if "subject" not in base:
+                        base["subject"] = make_protocol_splits(
+                            trials, split="subject", n_folds=n_folds, seed=s, origin=origin)[0]
+                    tested = base["subject"][base["subject"]["role"] == "test"]
+                    sizes = [int((tested["fold"] == f).sum()) for f in range(n_folds)]
+                frames[(arm.name, draw, dimension)] = make_protocol_splits(
+                    trials, split="pairs", n_folds=n_folds, seed=s, origin=origin, labels=y,
+                    validation=arm.validation, test_sizes=sizes)[0]
+            for arm in (a for a in arms if a.train_size is not None):
+                frames[(arm.name, draw, dimension)] = _match_training_size(
+                    frames[(arm.name, draw, dimension)],
+                    frames[(arm.train_size, draw, dimension)], seed=[s, 3], origin=origin,
+                    what=f"arm {arm.name} (train_size {arm.train_size}) draw {draw}")
+    splits = pd.concat(
+        [frame.assign(arm=a, draw=d, dimension=dim) for (a, d, dim), frame in frames.items()],
+        ignore_index=True)
+    summary = (splits.groupby(["arm", "draw", "dimension", "fold"])["role"].value_counts()
+               .unstack("role", fill_value=0).reindex(columns=["train", "val", "test",
+                                                               "dropped"], fill_value=0)
+               .add_prefix("n_").reset_index())
+    return splits, summary
+
+
+def _match_training_size(frame: pd.DataFrame, reference: pd.DataFrame, *, seed: list[int],
+                         origin: str, what: str) -> pd.DataFrame:
+    """`frame` with each fold's training set cut (seeded) to `reference`'s training size."""
+    out = frame.copy()
+    rng = np.random.default_rng(seed)
+    for fold in sorted(frame["fold"].unique()):
+        target = int(((reference["fold"] == fold) & (reference["role"] == "train")).sum())
+        train = np.flatnonzero(((out["fold"] == fold) & (out["role"] == "train")).to_numpy())
+        if target > train.size:
+            raise ValueError(f"{origin}: {what} fold {fold}: {train.size} training trials, "
+                             f"fewer than the {target} to match")
+        drop = rng.choice(train, size=train.size - target, replace=False)
+        out.iloc[drop, out.columns.get_loc("role")] = "dropped"
+    return out
+
+
+def write_arm_splits(
+    trials_csv: str | Path, labels_csv: str | Path, splits_csv: str | Path,
+    summary_csv: str | Path, *, arms: list[Arm], dimensions: list[str], n_folds: int,
+    draws: int, seed: int,
+) -> pd.DataFrame:
+    """Rule `leakage_splits`: every arm's folds of one dataset -> CSV and per-fold summary."""
+    from edaffect.model_selection.labels import read_labels
+
     trials = pd.read_csv(trials_csv, dtype={"trial_id": str, "subject": str, "stimulus": str})
-    splits, summary = make_protocol_splits(
-        trials, split=split, n_folds=n_folds, seed=seed, origin=str(trials_csv)
-    )
+    splits, summary = make_arm_splits(
+        trials, read_labels(labels_csv), arms, dimensions=dimensions, n_folds=n_folds,
+        draws=draws, seed=seed, origin=str(trials_csv))
     for path, frame in ((splits_csv, splits), (summary_csv, summary)):
         atomic.to_csv(frame, path, index=False)
-    log.info("%s split, %d folds: train/val/test/dropped per fold %s", split, n_folds,
-             "; ".join(f"{r.n_train}/{r.n_val}/{r.n_test}/{r.n_dropped}"
-                       for r in summary.itertuples()))
+    log.info("%d arms x %d draws x %d dimensions x %d folds", len(arms), draws, len(dimensions),
+             n_folds)
     return summary
 
 
-def _write_fold(metrics: dict, predictions: pd.DataFrame, metrics_json: str | Path,
-                predictions_csv: str | Path) -> None:
-    atomic.to_csv(predictions, predictions_csv, index=False)
-    atomic.write_json(metrics_json, metrics, indent=1)
+# --------------------------------------------------------------------------- runs
 
 
-def network_fold(
-    experiment: dict, dataset: str, dimension: str, fold: int, protocol: Protocol, *,
-    inputs: dict, training: dict, seed: int, threads: int = 1,
-) -> tuple[dict, pd.DataFrame]:
-    """Train one network fold under `protocol` (selection on validation, or on the test fold
-    for the original protocol) -> (metrics, predictions)."""
+def _network_folds(experiment: dict, dataset: str, dimension: str, arm: Arm,
+                   splits: dict[int, pd.DataFrame], folds: list[int], *, inputs: dict,
+                   training: dict, seed: int, threads: int) -> list[dict]:
+    """Every (draw, fold) of one arm and dimension trained at once (vectorised), the test fold
+    scored after every epoch (the curve the original code averages; never used to choose the
+    epoch unless the arm's selection is `test`)."""
+    from edaffect.model_selection.fold_data import load_fold_data
     from edaffect.models import build_model
-    from edaffect.training.trainer import (
-        TrainingSettings,
-        fold_seed,
-        load_fold_data,
-        train_and_test,
-    )
+    from edaffect.training.trainer import TrainingSettings, fold_seed
+    from edaffect.training.vectorised import train_and_test_folds
 
-    train, val, test, info = load_fold_data(experiment, dimension, fold, **inputs)
-    if protocol.selection == "test":
-        val = test  # the original code's protocol: the tested epoch is chosen on the test fold
-    settings = TrainingSettings.from_config(
-        training, experiment, seed=fold_seed(seed, experiment["name"], dataset, dimension, fold),
-        threads=threads,
-    )
+    jobs = [(d, f) for d in sorted(splits) for f in folds]
+    loaded = [load_fold_data(experiment, dimension, f, **{**inputs, "splits_csv": splits[d]})
+              for d, f in jobs]
+    # selection on test: the epoch is chosen on the test fold (the original code's protocol)
+    sets = [(tr, te if arm.selection == "test" else va, te) for tr, va, te, _ in loaded]
+    settings = [TrainingSettings.from_config(
+        training, experiment, threads=threads,
+        seed=fold_seed(seed, experiment["name"], dataset, dimension, f, d)) for d, f in jobs]
+    info = loaded[0][3]
     spec = {"experiment": experiment, "in_channels": info["in_channels"],
             "input_length": info["input_length"], "music_dim": info["music_dim"]}
-    result = train_and_test(lambda: build_model(**spec), train, val, test, settings, None)
-    metrics = {"experiment": experiment["name"], "dataset": dataset, "dimension": dimension,
-               "fold": int(fold), "model": experiment["model"], **result.metrics}
-    return metrics, result.predictions
+    results = train_and_test_folds(lambda: build_model(**spec), sets, settings,
+                                   [None] * len(jobs), monitor=[te for _, _, te, _ in loaded])
+    rows = []
+    for (draw, fold), (train, val, test, _), result in zip(jobs, loaded, results, strict=True):
+        curve = result.metrics["monitor_curve"]
+        rows.append({"draw": draw, "fold": fold, "n_train": len(train),
+                     "n_val": len(val) if arm.validation else 0, "n_test": len(test),
+                     "accuracy": result.metrics["accuracy"],
+                     "chosen_epoch": result.metrics["chosen_epoch"],
+                     "best_test": float(np.max(curve)), "epoch_mean": float(np.mean(curve)),
+                     "test_curve": json.dumps([round(v, 6) for v in curve])})
+    return rows
 
 
-def svm_fold(
-    experiment: dict, dataset: str, dimension: str, fold: int, *, inputs: dict, c: float,
-) -> tuple[dict, pd.DataFrame]:
-    """One SVM fold on the protocol's folds (C fixed, so no selection at all)."""
+def _svm_folds(experiment: dict, dataset: str, dimension: str, splits: dict[int, pd.DataFrame],
+               folds: list[int], *, inputs: dict, c: float) -> list[dict]:
+    """One SVM per (draw, fold) (C fixed: no selection, no epochs)."""
+    from edaffect.model_selection.labels import read_labels
     from edaffect.signal.eda_features import read_features
     from edaffect.signal.music import read_music_table
-    from edaffect.training.baselines import (
-        fit_svm_fold,
-        read_inputs_index,
-        read_labels,
-        read_splits,
-    )
+    from edaffect.training.baselines import fit_svm_fold, read_inputs_index
 
-    metrics, predictions, _ = fit_svm_fold(
-        experiment=experiment["name"], dataset=dataset, dimension=dimension, fold=fold,
-        fraction=1.0, kind=experiment["input"], c=c,
-        splits=read_splits(inputs["splits_csv"]), labels=read_labels(inputs["labels_csv"]),
-        eda_features=(read_features(inputs["eda_features_csv"])
-                      if inputs.get("eda_features_csv") else None),
-        music_features=(read_music_table(inputs["music_features_csv"])
-                        if inputs.get("music_features_csv") else None),
-        keep=read_inputs_index(inputs["inputs_index_csv"]),
-    )
-    return metrics, predictions
+    labels = read_labels(inputs["labels_csv"])
+    eda = read_features(inputs["eda_features_csv"]) if inputs.get("eda_features_csv") else None
+    music = (read_music_table(inputs["music_features_csv"])
+             if inputs.get("music_features_csv") else None)
+    keep = read_inputs_index(inputs["inputs_index_csv"])
+    rows = []
+    for draw in sorted(splits):
+        for fold in folds:
+            metrics, _, _ = fit_svm_fold(
+                experiment=experiment["name"], dataset=dataset, dimension=dimension, fold=fold,
+                fraction=1.0, kind=experiment["input"], c=c, splits=splits[draw],
+                labels=labels, eda_features=eda, music_features=music, keep=keep)
+            rows.append({"draw": draw, "fold": fold, "n_train": metrics["n_train"],
+                         "n_val": metrics["n_val"], "n_test": metrics["n_test"],
+                         "accuracy": metrics["accuracy"], "chosen_epoch": 0,
+                         "best_test": np.nan, "epoch_mean": np.nan, "test_curve": ""})
+    return rows
 
 
-def run_protocol(
-    experiment: dict, dataset: str, protocol: Protocol, *, dimensions: list[str],
-    folds: list[int], inputs: dict, training: dict, seed: int, c: float,
-    metrics_paths: list[str], predictions_paths: list[str], threads: int = 1,
-) -> None:
-    """Rule `leakage_runs`: every (dimension, fold) of one experiment × dataset × protocol;
-    `metrics_paths` / `predictions_paths` are in (dimension, fold) order."""
-    jobs = [(d, f) for d in dimensions for f in folds]
-    if len(jobs) != len(metrics_paths) or len(jobs) != len(predictions_paths):
-        raise ValueError(f"{len(jobs)} (dimension, fold) runs but {len(metrics_paths)} outputs")
-    for (dimension, fold), metrics_json, predictions_csv in zip(
-        jobs, metrics_paths, predictions_paths, strict=True
-    ):
-        if experiment["model"] == "svm":
-            metrics, predictions = svm_fold(experiment, dataset, dimension, fold, inputs=inputs,
-                                            c=c)
-        else:
-            metrics, predictions = network_fold(
-                experiment, dataset, dimension, fold, protocol, inputs=inputs,
-                training=training, seed=seed, threads=threads,
-            )
-        metrics.update({"protocol": protocol.name, "split": protocol.split,
-                        "selection": protocol.selection if experiment["model"] != "svm"
-                        else "none (C fixed)"})
-        _write_fold(metrics, predictions, metrics_json, predictions_csv)
-        log.info("%s %s %s %s fold %d: accuracy %.3f", protocol.name, experiment["name"],
-                 dataset, dimension, fold, metrics["accuracy"])
+def run_arms(
+    experiment: dict, dataset: str, arms: list[Arm], *, splits_csv: str | Path,
+    dimensions: list[str], draws: int, n_folds: int, inputs: dict, training: dict, seed: int,
+    c: float, out_csv: str | Path, threads: int = 1,
+) -> pd.DataFrame:
+    """Rule `leakage_runs`: every arm x draw x dimension x fold of one experiment x dataset ->
+    one row per fold (RUN_COLUMNS)."""
+    from edaffect.model_selection.splits import read_splits
+
+    every = read_splits(splits_csv)
+    folds = list(range(n_folds))
+    rows = []
+    for arm in arms:
+        for dimension in dimensions:
+            part = every[(every["arm"] == arm.name) & (every["dimension"] == dimension)]
+            splits = {d: part[part["draw"] == d].drop(columns=["arm", "draw", "dimension"])
+                      .reset_index(drop=True) for d in range(draws)}
+            empty = [d for d, frame in splits.items() if frame.empty]
+            if empty:
+                raise ValueError(f"{splits_csv}: no folds of arm {arm.name}, {dimension}, "
+                                 f"draws {empty}")
+            if experiment["model"] == "svm":
+                done = _svm_folds(experiment, dataset, dimension, splits, folds, inputs=inputs,
+                                  c=c)
+            else:
+                done = _network_folds(experiment, dataset, dimension, arm, splits, folds,
+                                      inputs=inputs, training=training, seed=seed,
+                                      threads=threads)
+            for row in done:
+                rows.append({"arm": arm.name, "experiment": experiment["name"],
+                             "dataset": dataset, "dimension": dimension,
+                             "model": experiment["model"], **row})
+            log.info("%s %s %s %s: accuracy over draws and folds %.3f", arm.name,
+                     experiment["name"], dataset, dimension,
+                     np.mean([r["accuracy"] for r in done]))
+    frame = pd.DataFrame(rows)[RUN_COLUMNS]
+    atomic.to_csv(frame, out_csv, index=False)
+    return frame
 
 
 # --------------------------------------------------------------------------- the table
 
 
-def corrected_interval(values: np.ndarray, ratio: float, confidence: float = 0.95):
-    """Mean, corrected variance of the mean ((1/k + n_test/n_train)·s², Nadeau & Bengio) and its
-    `confidence` interval (t, k − 1 df): `reporting.statistics.corrected_resampled_ttest`."""
-    values = np.asarray(values, dtype=float)
-    k = values.size
-    mean = float(values.mean())
-    if k < 2:
-        return mean, float("nan"), float("nan"), float("nan")
-    test = corrected_resampled_ttest(values, ratio, confidence)
-    return mean, (1.0 / k + ratio) * float(values.var(ddof=1)), test.ci_low, test.ci_high
+def draw_values(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, experiment, dimension, arm, draw): each measure in % (the mean over
+    the draw's folds, each fold weighted equally as the original averages them; fold 0 alone for
+    `epoch_mean_fold0`) and the mean training-set size per fold."""
+    keys = ["dataset", "experiment", "dimension", "arm", "draw"]
+    grouped = runs.groupby(keys, sort=False)
+    out = grouped.agg(selected=("accuracy", "mean"), best_test=("best_test", "mean"),
+                      epoch_mean=("epoch_mean", "mean"), n_train=("n_train", "mean"),
+                      n_folds=("fold", "nunique"))
+    fold0 = runs[runs["fold"] == 0].set_index(keys)["epoch_mean"]
+    out["epoch_mean_fold0"] = fold0.reindex(out.index)
+    for measure in MEASURES:
+        out[measure] = out[measure] * 100.0
+    return out.reset_index()
 
 
-def paired_subject_interval(
-    pred_x: pd.DataFrame, pred_y: pd.DataFrame, confidence: float = 0.95
-) -> dict:
-    """Accuracy of protocol x minus protocol y (points), paired per subject on the trials both
-    tested: each subject's accuracy under x minus under y, mean over subjects with a paired-t CI
-    (n_subjects − 1 df) and p.  The subject is the unit because the planted effects (and the
-    leak) are per subject, so trials of one subject are not independent."""
-    cols = ["trial_id", "subject", "y_true", "y_pred"]
-    for name, frame in (("x", pred_x), ("y", pred_y)):
-        missing = [c for c in cols if c not in frame]
-        if missing:
-            raise ValueError(f"predictions of protocol {name} lack columns {missing}")
-        if frame["trial_id"].duplicated().any():
-            dup = frame.loc[frame["trial_id"].duplicated(), "trial_id"].iloc[0]
-            raise ValueError(f"predictions of protocol {name}: trial {dup} tested twice")
-    both = pred_x[cols].merge(pred_y[cols], on="trial_id", suffixes=("_x", "_y"))
-    bad = both[(both["subject_x"] != both["subject_y"]) | (both["y_true_x"] != both["y_true_y"])]
-    if not bad.empty:
-        raise ValueError(f"trial {bad['trial_id'].iloc[0]}: subject or label differs between "
-                         "the two protocols' predictions")
-    both["diff"] = ((both["y_pred_x"] == both["y_true_x"]).astype(float)
-                    - (both["y_pred_y"] == both["y_true_y"]).astype(float)) * 100.0
-    per_subject = both.groupby("subject_x")["diff"].mean().to_numpy()
-    n = per_subject.size
-    out = {"n_subjects": int(n), "n_trials": int(len(both)),
-           "mean": float(per_subject.mean()) if n else float("nan"),
-           "ci_low": float("nan"), "ci_high": float("nan"), "p": float("nan")}
-    if n < 2:
+def draw_contrast(x: np.ndarray, y: np.ndarray, confidence: float = 0.95) -> dict:
+    """x - y in points, paired by draw: mean, t CI and p over the draws' differences
+    (n_draws - 1 df)."""
+    d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
+    out = {"mean": float(d.mean()) if d.size else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "p": np.nan, "n_draws": int(d.size)}
+    if d.size < 2 or not np.isfinite(d).all():
         return out
-    # a plain paired t over subjects: the corrected resampled t-test with no train/test overlap
-    test = corrected_resampled_ttest(per_subject, 0.0, confidence)
-    out.update(ci_low=test.ci_low, ci_high=test.ci_high, p=test.p_value)
+    if np.allclose(d, d[0], rtol=0.0, atol=1e-9):  # no spread: t undefined, the value exact
+        out.update(ci_low=out["mean"], ci_high=out["mean"])
+        return out
+    test = stats.ttest_1samp(d, 0.0)
+    ci = test.confidence_interval(confidence)
+    out.update(ci_low=float(ci.low), ci_high=float(ci.high), p=float(test.pvalue))
     return out
 
 
-RUN_KEYS = ("protocol", "experiment", "dataset", "dimension")
+def draw_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean over draws and its t interval (n_draws - 1 df); a zero-width one when every draw
+    agrees, NaN with one draw."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, np.nan, np.nan
+    if np.allclose(values, values[0], rtol=0.0, atol=1e-9):
+        return mean, mean, mean
+    ci = stats.ttest_1samp(values, mean).confidence_interval(confidence)
+    return mean, float(ci.low), float(ci.high)
 
 
-def load_runs(paths: list[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every fold's metrics.json (one row each) and the test predictions.csv beside it (one row
-    per tested trial), both keyed by protocol, experiment, dataset, dimension and fold."""
-    rows, predictions = [], []
-    for path in paths:
-        record = json.loads(Path(path).read_text())
-        missing = [k for k in (*RUN_KEYS, "fold", "accuracy", "n_train", "n_test")
-                   if k not in record]
-        if missing:
-            raise ValueError(f"{path}: metrics.json lacks {missing}")
-        rows.append({k: record[k] for k in (*RUN_KEYS, "fold", "accuracy", "f1", "n_train",
-                                            "n_test")})
-        pred_path = Path(path).parent / "predictions.csv"
-        if not pred_path.exists():
-            raise ValueError(f"{path}: no predictions.csv beside it ({pred_path})")
-        frame = pd.read_csv(pred_path, dtype={"trial_id": str, "subject": str})
-        if len(frame) != int(record["n_test"]):
-            raise ValueError(f"{pred_path}: {len(frame)} predictions but metrics.json says "
-                             f"n_test = {record['n_test']}")
-        predictions.append(frame.assign(**{k: record[k] for k in (*RUN_KEYS, "fold")}))
-    return pd.DataFrame(rows), pd.concat(predictions, ignore_index=True)
-
-
-def leakage_table(runs: pd.DataFrame, predictions: pd.DataFrame, protocols: list[Protocol],
-                  reference: str = "b", leaky: str = "a") -> pd.DataFrame:
-    """One row per (dataset, experiment, dimension): each protocol's accuracy (%, mean ± std
-    over folds, corrected 95 % CI over folds) and every other protocol minus `reference` in
-    points, paired per subject on the trials both tested (`paired_subject_interval`)."""
+def leakage_table(runs: pd.DataFrame, arms: list[Arm], contrasts: list[dict]) -> pd.DataFrame:
+    """One row per (dataset, experiment, dimension): each arm's measures (mean over draws with
+    the t CI over draws), its training size, and each contrast, paired by draw."""
+    values = draw_values(runs)
     out = []
-    names = [p.name for p in protocols]
-    tested = {key: group for key, group in predictions.groupby(list(RUN_KEYS), sort=False)}
-    for (dataset, experiment, dimension), group in runs.groupby(
+    for (dataset, experiment, dimension), group in values.groupby(
         ["dataset", "experiment", "dimension"], sort=False
     ):
         row: dict = {"dataset": dataset, "experiment": experiment, "dimension": dimension}
-        present = []
-        for name in names:
-            sub = group[group["protocol"] == name].sort_values("fold")
-            if sub.empty:
+        by_arm = {a: g.set_index("draw").sort_index() for a, g in group.groupby("arm")}
+        for arm in arms:
+            if arm.name not in by_arm:
                 continue
-            present.append(name)
-            acc = sub["accuracy"].to_numpy() * 100.0
-            ratio = float(np.mean(sub["n_test"] / sub["n_train"]))
-            mean, _, low, high = corrected_interval(acc, ratio)
-            row.update({f"{name}_n_folds": len(acc), f"{name}_mean": mean,
-                        f"{name}_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
-                        f"{name}_ci_low": low, f"{name}_ci_high": high,
-                        f"{name}_n_test": int(sub["n_test"].sum())})
-        if reference in present:
-            ref = tested[(reference, experiment, dataset, dimension)]
-            for name in present:
-                if name == reference:
+            g = by_arm[arm.name]
+            row[f"{arm.name}_n_draws"] = len(g)
+            row[f"{arm.name}_n_train"] = float(g["n_train"].mean())
+            for measure in arm.measures:
+                if g[measure].isna().all():
                     continue
-                result = paired_subject_interval(tested[(name, experiment, dataset, dimension)],
-                                                 ref)
-                stem = "inflation" if name == leaky else f"{name}_minus_{reference}"
-                row.update({stem: result["mean"], f"{stem}_ci_low": result["ci_low"],
-                            f"{stem}_ci_high": result["ci_high"], f"{stem}_p": result["p"],
-                            f"{stem}_n_subjects": result["n_subjects"],
-                            f"{stem}_n_trials": result["n_trials"]})
+                mean, low, high = draw_interval(g[measure].to_numpy())
+                stem = f"{arm.name}_{measure}"
+                row.update({stem: mean, f"{stem}_ci_low": low, f"{stem}_ci_high": high})
+        for contrast in contrasts:
+            x, y = contrast["x"], contrast["y"]
+            mx, my = contrast["x_measure"], contrast["y_measure"]
+            if x not in by_arm or y not in by_arm:
+                continue
+            both = pd.concat([by_arm[x][mx].rename("x"), by_arm[y][my].rename("y")], axis=1,
+                             join="inner")
+            cx, cy = both["x"].to_numpy(), both["y"].to_numpy()
+            if not (np.isfinite(cx).all() and np.isfinite(cy).all()):
+                continue
+            result = draw_contrast(cx, cy)
+            stem = f"contrast_{contrast['name']}"
+            row.update({stem: result["mean"], f"{stem}_ci_low": result["ci_low"],
+                        f"{stem}_ci_high": result["ci_high"], f"{stem}_p": result["p"],
+                        f"{stem}_n_draws": result["n_draws"]})
         out.append(row)
     return pd.DataFrame(out)
 
 
-def _cell(row: pd.Series, name: str) -> str:
-    if not np.isfinite(row.get(f"{name}_mean", np.nan)):
+def _cell(row: pd.Series, stem: str) -> str:
+    value = row.get(stem, np.nan)
+    if not np.isfinite(value):
         return "—"
-    return (f"{row[f'{name}_mean']:.1f} ± {row[f'{name}_std']:.1f} "
-            f"[{row[f'{name}_ci_low']:.1f}, {row[f'{name}_ci_high']:.1f}]")
+    return f"{value:.1f} [{row[f'{stem}_ci_low']:.1f}, {row[f'{stem}_ci_high']:.1f}]"
 
 
 def _diff_cell(row: pd.Series, stem: str) -> str:
@@ -312,144 +400,174 @@ def _diff_cell(row: pd.Series, stem: str) -> str:
     if not np.isfinite(value):
         return "—"
     p = row[f"{stem}_p"]
-    ptext = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    return (f"{value:+.1f} [{row[f'{stem}_ci_low']:+.1f}, {row[f'{stem}_ci_high']:+.1f}], "
-            f"{ptext}, {int(row[f'{stem}_n_subjects'])} subjects")
+    ptext = ("identical in every draw" if not np.isfinite(p)
+             else "p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+    return f"{value:+.1f} [{row[f'{stem}_ci_low']:+.1f}, {row[f'{stem}_ci_high']:+.1f}], {ptext}"
 
 
-def header(protocols: list[Protocol], config_line: str, n_folds: int, epochs: int) -> str:
-    described = "; ".join(f"({p.name}) {p.label or p.split}" for p in protocols)
+def describe_arm(arm: Arm) -> str:
+    """The arm exactly: folds, validation fold, epoch choice, training size."""
+    folds = {"pairs": "class-balanced (subject, stimulus) pair folds (subjects in train and "
+                      "test)",
+             "subject": "subject-independent folds",
+             "song": "subject x song blocks (subject- and song-disjoint)"}[arm.split]
+    parts = [folds, "validation fold" if arm.validation else "no validation fold",
+             f"epoch chosen on the {arm.selection} fold"]
+    if arm.split == "pairs" and arm.validation:
+        parts.append("fold sizes of the subject folds")
+    if arm.train_size:
+        parts.append(f"training set subsampled to ({arm.train_size})'s size per fold")
+    text = ", ".join(parts)
+    return f"({arm.name}) {arm.label}: {text}" if arm.label else f"({arm.name}) {text}"
+
+
+def header(arms: list[Arm], contrasts: list[dict], config_line: str, n_folds: int, epochs: int,
+           draws: int) -> str:
+    described = "; ".join(describe_arm(a) for a in arms)
+    named = "; ".join(f"{c['name']} = ({c['x']}) {c['x_measure']} − ({c['y']}) {c['y_measure']}"
+                      for c in contrasts)
     return (
-        f"**Leakage inflation** — accuracy (%) of the same models under each protocol: "
-        f"{described}. {n_folds} folds per protocol"
+        f"**Leakage study** — test accuracy (%) of the same models under each arm: {described}. "
+        f"{n_folds} folds per arm"
         + ("" if n_folds == PAPER_FOLDS
-           else f" (DEVIATES from the paper and the original code: {PAPER_FOLDS})")
-        + f", networks trained {epochs} epochs. Cells: mean "
-        "± std over folds [corrected 95 % CI of the mean over folds: t, k − 1 df, variance (1/k "
-        "+ n_test/n_train)·s², Nadeau & Bengio]. Inflation = (a) − (b) in points, PAIRED PER "
-        "SUBJECT: (a) and (b) each test every trial once over their folds, so each subject's "
-        "accuracy under (a) minus under (b) is one paired difference; the inflation is their "
-        "mean over subjects with a paired-t 95 % CI and p over subjects (n_subjects − 1 df; t "
-        "rather than a bootstrap because a percentile bootstrap under-covers at 10-30 subjects, "
-        "and each subject's difference is a mean of 16-40 trials; checked against scipy's "
-        "ttest_rel in tests/studies/test_leakage.py). (c) − (b) is paired the same way on the "
-        "trials (c) "
-        "tests. The subject is the unit because the planted effects, and the leak, are per "
-        "subject; the CI is conditional on the trained models (training randomness is in the "
-        "fold CIs). (a) also trains on one more fold than (b) (no validation fold) and, for the "
-        "network, picks its epoch on the test fold, as the original code did; the SVM has no "
-        "selection step (C fixed), so its inflation is the split's alone. Predicted on "
-        "synthetic data: (a) ≥ (b) by a few points, not more. The generator gives each subject "
-        "its own EDA baselines (tonic level, SCR rate and amplitude, noise) and rating offset "
-        "and scale (edaffect.synthetic), but labels are thresholded per subject, so a "
-        "subject's label balance is near 50 % and knowing the subject is worth little by "
-        "itself; the baselines help only a model that conditions on the subject, which a "
-        "linear SVM cannot (no per-subject offset) and the network, whose inputs are z-scored "
-        "per trial, only partly; a network that predicts one class under both protocols has "
-        "an inflation of exactly 0 (docs/leakage.md). " + config_line
+           else f" (DEVIATES from the paper and the original code's AMIGOS run: {PAPER_FOLDS})")
+        + f", networks trained {epochs} epochs (the networks' folds trained vectorised, "
+        f"edaffect.training.vectorised), {draws} fold draws. Measures: "
+        + "; ".join(f"{k} = {v}" for k, v in MEASURE_TEXT.items())
+        + ". The original code prints the mean over epochs: for PMEmo on fold 0 only, for "
+        "AMIGOS averaged over its folds; it leaves each class's remainder (n_class mod k trials) "
+        "out of every fold, ours tests every trial once. Cells: mean over draws of the draw's "
+        "mean over folds "
+        f"[95 % t CI over the {draws} draws, {draws - 1} df]. Contrasts ({named}) are PAIRED BY "
+        "DRAW: each draw re-splits every arm with its own seed and retrains every fold, and "
+        "every arm of one draw shares the training seeds per fold index, so each draw gives one "
+        f"difference; mean [95 % t CI], p over draws ({draws - 1} df; one-sample t on the "
+        "draws' differences, checked against scipy's ttest_rel in "
+        "tests/studies/test_leakage.py). The "
+        "draw, not the subject, is the unit: all subjects of one test fold share one trained "
+        "model, so folds (inside a draw) and draws are what vary independently. The CI is "
+        "conditional on the one synthetic dataset (it holds split and training randomness, "
+        "not a new sample of participants). The SVM has no epochs (C fixed): its arms differ in "
+        "folds only, and its epoch measures are empty. Training trials per fold are "
+        "in the last column (equal-size arms are equal by construction, "
+        "tests/studies/test_leakage.py). "
+        + config_line
     )
 
 
+def load_runs(paths: list[str | Path]) -> pd.DataFrame:
+    """Every run's folds.csv, one row per (arm, experiment, dataset, draw, dimension, fold)."""
+    frames = []
+    for path in paths:
+        frame = pd.read_csv(path, dtype={"test_curve": str})
+        missing = [c for c in RUN_COLUMNS if c not in frame]
+        if missing:
+            raise ValueError(f"{path}: lacks columns {missing}")
+        frames.append(frame)
+    runs = pd.concat(frames, ignore_index=True)
+    keys = ["arm", "experiment", "dataset", "draw", "dimension", "fold"]
+    if runs.duplicated(keys).any():
+        raise ValueError(f"fold rows duplicated: {runs[runs.duplicated(keys)][keys].iloc[0]}")
+    return runs
+
+
 def write_leakage_table(
-    metrics_paths: list[str], protocols: list[Protocol], csv_path: str | Path,
+    run_paths: list[str], arms: list[Arm], contrasts: list[dict], csv_path: str | Path,
     md_path: str | Path, figure_png: str | Path, figure_pdf: str | Path, *, config_line: str,
-    n_folds: int, epochs: int,
+    n_folds: int, epochs: int, draws: int,
 ) -> pd.DataFrame:
-    """Rule `leakage_table`: results/tables/leakage.{csv,md} and the figure (each metrics.json's
-    predictions.csv beside it is read for the paired inflation)."""
-    runs, predictions = load_runs(metrics_paths)
-    protocols = sorted((p for p in protocols if (runs["protocol"] == p.name).any()),
-                       key=lambda p: p.name)
-    table = leakage_table(runs, predictions, protocols)
-    text = header(protocols, config_line, n_folds, epochs)
-    if "inflation" in table:
-        positive = int((table["inflation"] > 0).sum())
-        resolved = table["inflation_ci_low"] > 0
-        unresolved = "; ".join(
-            f"{r.dataset} {r.experiment} {r.dimension}" for r in table[~resolved].itertuples()
-        )
-        text += (
-            f" Measured: (a) > (b) in {positive} of {len(table)} rows, with the paired 95 % CI "
-            f"above 0 in {int(resolved.sum())} (mean inflation {table['inflation'].mean():+.1f} "
-            "points)."
-            + (f" The CI still includes 0 (or lies below it) for: {unresolved}." if unresolved
-               else "")
-        )
-    shown = pd.DataFrame({
-        "Dataset": table["dataset"], "Model": table["experiment"],
-        "Dimension": table["dimension"],
-        **{f"({p.name}) {p.split}, select on {p.selection}": [
-            _cell(r, p.name) for _, r in table.iterrows()] for p in protocols},
-        "Inflation (a) − (b), paired over subjects": [
-            _diff_cell(r, "inflation") for _, r in table.iterrows()],
-    })
-    for p in protocols:
-        stem = f"{p.name}_minus_b"
+    """Rule `leakage_table`: results/tables/leakage.{csv,md} and the figure."""
+    runs = load_runs(run_paths)
+    for contrast in contrasts:
+        unknown = {contrast["x"], contrast["y"]} - {a.name for a in arms}
+        if unknown:
+            raise ValueError(f"leakage contrast {contrast['name']}: unknown arm(s) "
+                             f"{sorted(unknown)}")
+    arms = [a for a in arms if (runs["arm"] == a.name).any()]
+    table = leakage_table(runs, arms, contrasts)
+    text = header(arms, contrasts, config_line, n_folds, epochs, draws)
+    shown = pd.DataFrame({"Dataset": table["dataset"], "Model": table["experiment"],
+                          "Dimension": table["dimension"]})
+    for arm in arms:
+        for measure in arm.measures:
+            stem = f"{arm.name}_{measure}"
+            if stem in table:
+                shown[f"({arm.name}) {measure}"] = [_cell(r, stem) for _, r in table.iterrows()]
+    for contrast in contrasts:
+        stem = f"contrast_{contrast['name']}"
         if stem in table:
-            shown[f"({p.name}) − (b)"] = [_diff_cell(r, stem) for _, r in table.iterrows()]
+            shown[f"{contrast['name']}: ({contrast['x']}) {contrast['x_measure']} − "
+                  f"({contrast['y']}) {contrast['y_measure']}"] = [
+                _diff_cell(r, stem) for _, r in table.iterrows()]
+    shown["Training trials per fold"] = [
+        ", ".join(f"{a.name} {r[f'{a.name}_n_train']:.0f}" for a in arms
+                  if np.isfinite(r.get(f"{a.name}_n_train", np.nan)))
+        for _, r in table.iterrows()]
     with atomic.atomic_open(csv_path, "w", newline="") as handle:
         handle.write("# " + text.replace("**", "") + "\n")
         table.to_csv(handle, index=False)
     atomic.write_text(
         md_path, text + "\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n"
     )
-    leakage_figure(table, protocols, figure_png, figure_pdf, config_line)
+    leakage_figure(table, arms, contrasts, figure_png, figure_pdf, config_line)
     return table
 
 
-def leakage_figure(table: pd.DataFrame, protocols: list[Protocol], png: str | Path,
+def leakage_figure(table: pd.DataFrame, arms: list[Arm], contrasts: list[dict], png: str | Path,
                    pdf: str | Path, title_line: str) -> None:
-    """Top: accuracy per protocol with corrected 95 % CIs over folds, one group per (dataset,
-    model), one panel per dimension; bottom: the inflation (a) − (b) with its paired CI."""
+    """Top: every arm's measures with 95 % t CIs over draws, one group per (dataset, model), one
+    panel per dimension; bottom: every contrast with its CI over draws."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    cells = [(a.name, m) for a in arms for m in a.measures if f"{a.name}_{m}" in table]
+    shown = [c for c in contrasts if f"contrast_{c['name']}" in table]
     dims = list(dict.fromkeys(table["dimension"]))
-    fig, axes = plt.subplots(2, len(dims), figsize=(5.5 * len(dims), 6.4), squeeze=False,
+    fig, axes = plt.subplots(2, len(dims), figsize=(6.5 * len(dims), 7.0), squeeze=False,
                              sharey="row", height_ratios=(3, 2))
-    width = 0.8 / max(1, len(protocols))
-    colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
-    for ax, dim in zip(axes[0], dims, strict=True):
+    colours = plt.get_cmap("tab10").colors
+    for col, dim in enumerate(dims):
         sub = table[table["dimension"] == dim].reset_index(drop=True)
         x = np.arange(len(sub))
-        for i, p in enumerate(protocols):
-            if f"{p.name}_mean" not in sub:
-                continue
-            mean = sub[f"{p.name}_mean"].to_numpy(dtype=float)
-            # an accuracy lies in [0, 100] %: the drawn CI is clipped there (the table keeps it)
-            low = np.clip(sub[f"{p.name}_ci_low"].to_numpy(dtype=float), 0.0, 100.0)
-            high = np.clip(sub[f"{p.name}_ci_high"].to_numpy(dtype=float), 0.0, 100.0)
-            err = np.vstack([mean - low, high - mean])
-            ax.bar(x + (i - (len(protocols) - 1) / 2) * width, mean, width, yerr=err,
-                   capsize=2, color=colours[i % len(colours)],
-                   label=f"({p.name}) {p.split}, select on {p.selection}")
-        ax.axhline(50, color="grey", lw=0.8, ls="--")
         names = [f"{d}\n{e}" for d, e in zip(sub["dataset"], sub["experiment"], strict=True)]
+        ax = axes[0, col]
+        width = 0.8 / max(1, len(cells))
+        for i, (name, measure) in enumerate(cells):
+            stem = f"{name}_{measure}"
+            mean = sub[stem].to_numpy(dtype=float)
+            low = np.clip(sub[f"{stem}_ci_low"].to_numpy(dtype=float), 0.0, 100.0)
+            high = np.clip(sub[f"{stem}_ci_high"].to_numpy(dtype=float), 0.0, 100.0)
+            err = np.clip(np.nan_to_num(np.vstack([mean - low, high - mean])), 0.0, None)
+            ax.bar(x + (i - (len(cells) - 1) / 2) * width, mean, width, yerr=err, capsize=2,
+                   color=colours[i % len(colours)], label=f"({name}) {measure}")
+        ax.axhline(50, color="grey", lw=0.8, ls="--")
         ax.set_xticks(x, names, fontsize=8)
         ax.set_title(dim.capitalize(), fontsize=10)
         ax.set_ylabel("test accuracy (%)")
-        ax.grid(axis="y", alpha=0.3)
         ax.set_ylim(0, 105)
-        low_ax = axes[1, list(dims).index(dim)]
-        if "inflation" in sub:
-            value = sub["inflation"].to_numpy(dtype=float)
-            err = np.vstack([value - sub["inflation_ci_low"].to_numpy(dtype=float),
-                             sub["inflation_ci_high"].to_numpy(dtype=float) - value])
-            low_ax.errorbar(x, value, yerr=err, fmt="o", color="#d62728", capsize=3)
+        ax.grid(axis="y", alpha=0.3)
+        low_ax = axes[1, col]
+        cw = 0.8 / max(1, len(shown))
+        for i, contrast in enumerate(shown):
+            stem = f"contrast_{contrast['name']}"
+            value = sub[stem].to_numpy(dtype=float)
+            err = np.clip(np.nan_to_num(np.vstack(
+                [value - sub[f"{stem}_ci_low"].to_numpy(dtype=float),
+                 sub[f"{stem}_ci_high"].to_numpy(dtype=float) - value])), 0.0, None)
+            low_ax.errorbar(x + (i - (len(shown) - 1) / 2) * cw, value, yerr=err, fmt="o",
+                            capsize=3, color=colours[i % len(colours)], label=contrast["name"])
         low_ax.axhline(0, color="grey", lw=0.8)
         low_ax.set_xticks(x, names, fontsize=8)
-        low_ax.set_ylabel("(a) − (b), points")
+        low_ax.set_ylabel("difference, points")
         low_ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Leakage inflation: original protocol (a) vs ours (b, c); top: corrected 95 % "
-                 "CIs over folds (drawn within 0-100 %), bottom: (a) − (b) with the paired 95 % "
-                 f"CI over subjects\n"
-                 f"{title_line}", fontsize=9)
+    axes[0, 0].legend(fontsize=6, loc="upper left", ncol=4)
+    axes[1, 0].legend(fontsize=6, loc="best")
+    fig.suptitle("Leakage study: arms with 95 % t CIs over fold draws (drawn within 0-100 %); "
+                 f"bottom: contrasts paired by draw\n{title_line}", fontsize=9)
     fig.tight_layout()
-    for path in (png, pdf):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=150, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight")
+    atomic.write_with(png, lambda tmp: fig.savefig(tmp, format="png", dpi=150,
+                                                   bbox_inches="tight"))
+    atomic.write_with(pdf, lambda tmp: fig.savefig(tmp, format="pdf", bbox_inches="tight"))
     plt.close(fig)
