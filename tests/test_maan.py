@@ -11,7 +11,7 @@ from edaffect.maan_study import maan_metrics, maan_table
 from edaffect.models.maan import MAAN, build_maan
 from edaffect.reporting.paper import load_paper_values
 
-LAYOUT = {"ecg": (1, 24), "eeg": (4, 14, 10), "eda": (1, 64)}
+LAYOUT = {"ecg": (2, 24), "eeg": (4, 14, 10), "eda": (1, 64)}
 
 
 def _x(n, modalities):
@@ -45,7 +45,7 @@ def test_attention_kernel_sets_which_modalities_a_mask_sees(kernel, crosses):
     from edaffect.models.maan import ModalityAttention
 
     torch.manual_seed(0)
-    attention = ModalityAttention([6, 6], hidden=4, kernel=kernel)
+    attention = ModalityAttention([6, 6], hidden=4, kernel=kernel, mixing="sequence")
     maps = [torch.randn(2, 6, 24, requires_grad=True), torch.randn(2, 6, 14, 10,
                                                                    requires_grad=True)]
     masks = attention(maps)
@@ -53,7 +53,7 @@ def test_attention_kernel_sets_which_modalities_a_mask_sees(kernel, crosses):
     (grad,) = torch.autograd.grad(masks[0].sum(), maps[1])
     assert bool(grad.abs().sum() > 0) is crosses
     with pytest.raises(ValueError, match="odd"):
-        ModalityAttention([6, 6], kernel=2)
+        ModalityAttention([6, 6], kernel=2, mixing="sequence")
 
 
 def test_channel_mixing_attention_sees_every_channel_of_every_modality():
@@ -86,12 +86,26 @@ def test_channel_mixing_attention_sees_every_channel_of_every_modality():
     assert model.attention.mixing == "channels" and model(_x(3, ["ecg", "eeg"])).shape == (3, 2)
 
 
+def test_default_attention_is_the_papers_features_times_mask():
+    """No settings: features x mask (a mask of ~0 erases its modality's fused features, which
+    x (1 + mask) never does) with channel mixing."""
+    torch.manual_seed(0)
+    model = build_maan({"modalities": ["ecg", "eeg"], "attention": True}, LAYOUT).eval()
+    assert model.attention.mixing == "channels" and model.attention_form == "scale"
+    with torch.no_grad():
+        model.attention.heads[0].bias.fill_(-30.0)  # ECG mask -> 0
+        fused, masks = model.features(_x(4, ["ecg", "eeg"]))
+    assert float(masks[0].max()) < 1e-9
+    c = model.encoders["ecg"].out_channels
+    assert float(fused[:, :c].abs().max()) < 1e-6 and float(fused[:, c:].abs().max()) > 1e-3
+
+
 def test_maan_learns_a_planted_eeg_effect():
     torch.manual_seed(1)
     n = 128
     y = torch.arange(n) % 2
     x = _x(n, ["ecg", "eeg"])
-    eeg = x[:, 24:].view(n, 4, 14, 10)
+    eeg = x[:, 48:].view(n, 4, 14, 10)
     eeg[:, 2] += 1.5 * (y.float() - 0.5)[:, None, None]  # beta band shifted by class
     model = build_maan({"modalities": ["ecg", "eeg"], "attention": True}, LAYOUT)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
