@@ -176,6 +176,13 @@ def test_table_puts_paper_values_beside_and_tests_against_basic():
     assert maan_arousal["paper PPR (%)"] == "91.50"
     assert maan_arousal["ACC vs Basic"].startswith("Δ +")
     assert table.iloc[0]["ACC vs Basic"] == "reference"
+    # the paper measured under its segment protocol: a subject-protocol row may not carry them
+    subject = pd.DataFrame(rows).assign(protocol="subject")
+    with pytest.raises(ValueError, match="segment"):
+        maan_table(subject, [{"experiment": "b", "label": "Basic", "paper": "Basic model"}],
+                   load_paper_values())
+    plain = maan_table(subject, [{"experiment": "b", "label": "Basic"}], load_paper_values())
+    assert set(plain["paper ACC (%)"]) == {"—"}
 
 
 def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():
@@ -185,6 +192,24 @@ def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():
     assert "DEVIATES" not in table_header("c", False, 10)
     assert "Synthetic data" in table_header("c", True, 10)
     assert "Synthetic data" not in table_header("c", False, 10)
+
+
+def test_header_lists_the_configured_attention_and_the_segment_protocols_training_share():
+    from edaffect.maan_study import table_header
+
+    paper = table_header("c", True, 10, model={"attention_form": "scale",
+                                               "attention_mixing": "channels"},
+                         segments={"segment_s": 10.0, "window_s": 1.0,
+                                   "max_segments_per_trial": 2})
+    assert "features x mask (the paper's form)" in paper and "every mask sees both" in paper
+    assert "trains on 80 % of the segments" in paper  # 10 folds: 8 train, 1 val, 1 test chunk
+    assert "2 evenly spread 10-s segments per trial" in paper
+    assert "10 windows" in paper and "channel-only" in paper and "one level" in paper
+    old = table_header("c", True, 5, model={"attention_form": "residual",
+                                            "attention_mixing": "sequence",
+                                            "attention_kernel": 3}, segments={})
+    assert "x (1 + mask) (DEVIATES" in old and "within 1 of the ECG|EEG boundary" in old
+    assert "trains on 60 % of the segments" in old
 
 
 def test_maan_family_is_registered_through_config_and_checks_its_options():
