@@ -98,7 +98,7 @@ def _song(trial_id: str) -> str:
     return trial_id.split("_", 1)[1]
 
 
-def _predict_song_lookup(data: dict[str, FoldFrames], settings, seed):
+def _predict_song_lookup(data: dict[str, FoldFrames], settings: ContinuousSettings, seed: int):
     """Per frame: the training trials' mean trace of the same song at the same frame time;
     songs (or frame times) absent from training: every training song's mean at that time,
     else the training mean."""
