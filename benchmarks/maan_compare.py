@@ -34,15 +34,20 @@ import pandas as pd
 import yaml
 from maan_demo import prepare  # the workflow's AMIGOS stages, shared with the demo
 
-VARIANTS = {  # modalities, attention, maan.model overrides
+SEQ = {"attention_mixing": "sequence"}
+VARIANTS = {  # modalities, attention, maan.model overrides ("maan": the config's own settings)
     "basic": (["ecg", "eeg"], False, {}),
-    "maan_residual": (["ecg", "eeg"], True, {"attention_form": "residual", "attention_kernel": 3}),
-    "maan_scale": (["ecg", "eeg"], True, {"attention_form": "scale", "attention_kernel": 3}),
-    "maan_residual_span": (["ecg", "eeg"], True, {"attention_form": "residual",
+    "maan_residual": (["ecg", "eeg"], True, {**SEQ, "attention_form": "residual",
+                                              "attention_kernel": 3}),
+    "maan_scale": (["ecg", "eeg"], True, {**SEQ, "attention_form": "scale", "attention_kernel": 3}),
+    "maan_residual_span": (["ecg", "eeg"], True, {**SEQ, "attention_form": "residual",
                                                    "attention_kernel": 0}),
-    "maan_scale_span": (["ecg", "eeg"], True, {"attention_form": "scale", "attention_kernel": 0}),
+    "maan_scale_span": (["ecg", "eeg"], True, {**SEQ, "attention_form": "scale",
+                                                "attention_kernel": 0}),
     "maan": (["ecg", "eeg"], True, {}),
     "maan_channels": (["ecg", "eeg"], True, {"attention_mixing": "channels"}),
+    "maan_channels_residual": (["ecg", "eeg"], True, {"attention_mixing": "channels",
+                                                       "attention_form": "residual"}),
     "maan3": (["ecg", "eeg", "eda"], True, {}),
     "ecg": (["ecg"], False, {}),
     "eeg": (["eeg"], False, {}),

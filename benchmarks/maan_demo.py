@@ -103,6 +103,7 @@ def main() -> None:
         metrics=runs, predictions=[r.replace("metrics.json", "predictions.csv") for r in runs],
         paper_csv=str(repo / "src/edaffect/reference/paper_tables.csv"),
         rows=cfg["maan"]["table"], figure=cfg["maan"]["figure"], synthetic=True,
+        model=cfg["maan"]["model"], segments=cfg["maan"]["segments"],
         config_note=f"seed {cfg['seed']}; config.yaml maan.*",
         outputs={"csv": out / "maan_table.csv", "md": out / "maan_table.md",
                  "tex": out / "maan_table.tex", "png": out / "maan_attention.png",

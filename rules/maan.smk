@@ -60,6 +60,8 @@ rule maan_report:
     params:
         rows=MAAN["table"],
         figure=MAAN["figure"],
+        model=MAAN["model"],
+        segments=MAAN["segments"],
         synthetic=is_synthetic(MAAN_DATASET) if MAAN_ENABLED else True,
         config_note=f"seed {config['seed']}; config: maan.*, experiments maan_* (docs/maan.md)",
     log:

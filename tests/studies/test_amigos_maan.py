@@ -130,8 +130,8 @@ def test_hand_written_file_reaches_the_maan_inputs(tmp_path):
         tmp_path / "seg.npz", tmp_path / "seg.csv", tmp_path / "labels.csv", None,
         modalities=["ecg", "eeg", "eda"], protocol="segment", dimension="valence", fold=0,
         n_folds=3, seed=1)
-    assert layout == {"ecg": (1, 24), "eeg": (4, 14, 10), "eda": (1, 64)}
-    assert train.x.shape[1] == 24 + 560 + 64
+    assert layout == {"ecg": (2, 24), "eeg": (4, 14, 10), "eda": (1, 64)}  # RR + padding mask
+    assert train.x.shape[1] == 48 + 560 + 64
     assert len(train) + len(val) + len(test) == len(index)
     assert not set(train.trial_id) & set(test.trial_id)
 
@@ -317,3 +317,48 @@ def test_fold_runner_trains_maan_folds_packed_or_one_at_a_time_alike(tmp_path):
     assert not tested & set(a["trial_id"])  # segment folds: disjoint test chunks
     for k in (0, 1):
         assert (tmp_path / "packed" / f"fold{k}" / "model.pt").is_file()
+
+
+def test_rr_padding_mask_tells_a_beat_at_the_mean_from_padding(tmp_path):
+    import torch
+
+    from edaffect.models.maan import MAAN
+
+    # every beat lasts 1.0 s, so every z-scored beat is 0, exactly the padding's value: only the
+    # mask channel carries how many beats a segment holds, and the label is that count >= 5
+    counts = np.tile(np.arange(2, 8), 8)
+    n, length = len(counts), 8
+    ecg = np.zeros((n, 1, length), np.float32)
+    for k, c in enumerate(counts):
+        ecg[k, 0, :c] = 1.0
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "seg.npz", ecg=ecg, eeg=rng.normal(size=(n, 4, 14, 2)).astype(np.float32),
+             eda=rng.normal(size=(n, 1, 8)).astype(np.float32))
+    trials = [f"P{k % 4}_{k}" for k in range(n)]
+    pd.DataFrame({"segment_id": [f"{t}_s0" for t in trials], "trial_id": trials,
+                  "subject": [t.split("_")[0] for t in trials]}).to_csv(tmp_path / "seg.csv",
+                                                                        index=False)
+    pd.DataFrame({"trial_id": trials, "subject": [t.split("_")[0] for t in trials],
+                  "valence_label": (counts >= 5).astype(int),
+                  "arousal_label": 0}).to_csv(tmp_path / "labels.csv", index=False)
+    parts = load_maan_fold(tmp_path / "seg.npz", tmp_path / "seg.csv", tmp_path / "labels.csv",
+                           None, modalities=["ecg"], protocol="segment", dimension="valence",
+                           fold=0, n_folds=4, seed=1)
+    layout = parts[3]
+    assert layout == {"ecg": (2, length)}
+    x = np.concatenate([p.x for p in parts[:3]]).reshape(n, 2, length)
+    y = np.concatenate([p.y for p in parts[:3]])
+    assert not x[:, 0].any()  # the RR channel alone cannot tell 2 beats from 7
+    np.testing.assert_array_equal(x[:, 1].sum(axis=1) >= 5, y == 1)
+    np.testing.assert_array_equal(x[0, 1], [1.0] * int(x[0, 1].sum()) + [0.0] * int(
+        length - x[0, 1].sum()))  # beats first, then padding
+    torch.manual_seed(0)
+    model = MAAN(layout, attention=False, width=4, hidden=(8,))
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    xt, yt = torch.from_numpy(x.reshape(n, -1)), torch.from_numpy(y).long()
+    for _ in range(150):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+    model.eval()
+    assert (model(xt).argmax(1) == yt).float().mean() == 1.0

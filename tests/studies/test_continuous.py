@@ -71,6 +71,20 @@ def test_refine_labels_reproduces_eq_4_1_and_4_2_by_hand():
         refine_labels(trace, 3, s, tau)
 
 
+def test_refined_labels_run_on_the_thesis_scale_of_a_pmemo_trace():
+    """A hand-made 0-1 trace: the thesis's [-1, 1] values are 0, 0.2, -0.4, 0.9, -1 (0.5 is the
+    middle, 0 and 1 the ends); class 2 shifts them up by s = 0.1 to 0.1, 0.3, -0.3, 1.0, -0.9,
+    and τ = 0.25 cuts those into 1, 2, 0, 2, 0. On the half scale (y - 0.5) the same s and τ
+    would give 1, 1, 1, 2, 0."""
+    from edaffect.studies.continuous.frames import refined_frame_labels, thesis_trace
+
+    trace = np.array([0.5, 0.6, 0.3, 0.95, 0.0])
+    np.testing.assert_allclose(thesis_trace([0.0, 0.5, 1.0]), [-1.0, 0.0, 1.0])
+    assert refined_frame_labels(trace, 2, 0.1, 0.25).tolist() == [1, 2, 0, 2, 0]
+    assert refined_frame_labels(trace, 0, 0.1, 0.25).tolist() == [1, 1, 0, 2, 0]  # -0.1, 0.1, ...
+    assert refined_frame_labels(trace, 1, 0.1, 0.25).tolist() == [1, 1, 0, 2, 0]
+
+
 def test_tau_grid_follows_the_thesis_example():
     # thesis §4.4.2: s = 0.20 -> τ in [0.01, 0.18], 18 thresholds at step 0.01
     grid = tau_grid(0.20, 0.01)
@@ -350,3 +364,77 @@ def test_tcn_beats_constant_on_a_lagged_toy_task():
     assert const["test_ccc"] == pytest.approx(0.0, abs=1e-9)
     assert tcn["test_ccc"] > 0.5
     assert len(predictions) == tcn["n_test_frames"] and predictions["y_pred"].notna().all()
+
+
+def _hand_frames(traces: dict[str, list[float]]):
+    """Frames of hand-written arousal traces, trial ids `listener_song`, frames at 15.5 s on."""
+    from edaffect.studies.continuous.frames import Frames
+
+    ids = list(traces)
+    n = [len(traces[t]) for t in ids]
+    times = np.concatenate([15.5 + 0.5 * np.arange(k) for k in n])
+    total = sum(n)
+    return Frames(ids, [t.split("_")[0] for t in ids], [int(t.split("_")[1]) for t in ids],
+                  np.concatenate(([0], np.cumsum(n))), times, np.full(total, 0.5),
+                  np.concatenate([traces[t] for t in ids]), np.ones((total, 4), np.float32),
+                  np.ones((total, 2), np.float32), ["f0", "f1"])
+
+
+def test_song_lookup_is_the_training_listeners_mean_trace_of_the_song():
+    from edaffect.studies.continuous.fit import ContinuousSettings, fit_fold
+
+    frames = _hand_frames({
+        "a_1": [0.2, 0.4, 0.6], "b_1": [0.4, 0.6, 0.8], "a_2": [0.9, 0.9, 0.9],
+        "c_2": [0.1, 0.3, 0.5], "d_1": [0.0, 0.0, 0.0], "d_3": [0.5, 0.5, 0.5],
+    })
+    fold = {"train": ["a_1", "b_1", "a_2"], "val": ["c_2"], "test": ["d_1", "d_3"],
+            "dropped": []}
+    settings = ContinuousSettings(8.0, 2.0, 0, [1.0], {}, "cpu", 1)
+    metrics, pred, _ = fit_fold("song_lookup", frames, fold, "arousal", settings, seed=0)
+    # song 1: mean of a_1 and b_1 per frame; song 3 was never heard in training: the mean of
+    # every training trace at that frame time, (0.2 + 0.4 + 0.9) / 3 = 0.5, ...
+    np.testing.assert_allclose(pred["y_pred"], [0.3, 0.5, 0.7, 0.5, 0.6333333, 0.7666667])
+    assert metrics["lookup_fallback_trials"] == 1 and metrics["lookup_fallback_frames"] == 3
+
+
+def test_within_trial_ccc_scores_each_trace_on_its_own():
+    from edaffect.studies.continuous.fit import within_trial_ccc
+
+    y = [np.array([0.0, 1, 0, 1]), np.array([0.2, 0.4, 0.6, 0.8])]
+    # trial 1 off by 0.5: 2 * 0.25 / (0.25 + 0.25 + 0.25) = 2/3; trial 2 exact: 1
+    pred = [y[0] + 0.5, y[1].copy()]
+    assert within_trial_ccc(y, pred) == pytest.approx((2 / 3 + 1) / 2)
+    # a flat trace has no CCC of its own and is left out
+    assert within_trial_ccc([np.ones(3), y[1]], [np.ones(3), y[1]]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("causal, expected", [(True, 0), (False, 6)])
+def test_tcn_look_ahead_is_the_future_its_output_reads(causal, expected):
+    torch = pytest.importorskip("torch")
+    from edaffect.models.tcn import TCN
+
+    torch.manual_seed(1)
+    model = TCN(2, [4, 4], kernel=3, causal=causal).eval()
+    assert model.look_ahead == expected
+    x = torch.randn(8, 60, 2, requires_grad=True)  # a batch, so no ReLU is dead for all
+    (grad,) = torch.autograd.grad(model(x)[:, 25].sum(), x)  # autograd oracle
+    reads = (grad.abs().sum(dim=(0, 2)) > 0).nonzero().ravel()
+    assert int(reads.max()) - 25 == expected
+
+
+def test_continuous_options_are_checked():
+    from edaffect.studies.continuous.fit import continuous_options, music_only
+
+    ok = {"name": "e", "model": "tcn", "music": True,
+          "options": {"split": "song", "features": "music", "causal": True}}
+    assert continuous_options(ok) == ok["options"]
+    for options, match in (({"split": "trial"}, "split"), ({"causal": 1}, "causal"),
+                           ({"window": 3}, "unknown")):
+        with pytest.raises(ValueError, match=match):
+            continuous_options({**ok, "options": options})
+    with pytest.raises(ValueError, match="TCN"):
+        continuous_options({**ok, "model": "ridge"})
+    with pytest.raises(ValueError, match="music: true"):
+        continuous_options({**ok, "music": False})
+    with pytest.raises(ValueError, match="music_components"):
+        music_only({}, 0)

@@ -11,7 +11,7 @@ from edaffect.reporting.paper import load_paper_values
 from edaffect.studies.maan.segments import segment_roles
 from edaffect.studies.maan.study import maan_metrics, maan_table
 
-LAYOUT = {"ecg": (1, 24), "eeg": (4, 14, 10), "eda": (1, 64)}
+LAYOUT = {"ecg": (2, 24), "eeg": (4, 14, 10), "eda": (1, 64)}
 
 
 def _x(n, modalities):
@@ -45,7 +45,7 @@ def test_attention_kernel_sets_which_modalities_a_mask_sees(kernel, crosses):
     from edaffect.models.maan import ModalityAttention
 
     torch.manual_seed(0)
-    attention = ModalityAttention([6, 6], hidden=4, kernel=kernel)
+    attention = ModalityAttention([6, 6], hidden=4, kernel=kernel, mixing="sequence")
     maps = [torch.randn(2, 6, 24, requires_grad=True), torch.randn(2, 6, 14, 10,
                                                                    requires_grad=True)]
     masks = attention(maps)
@@ -53,7 +53,7 @@ def test_attention_kernel_sets_which_modalities_a_mask_sees(kernel, crosses):
     (grad,) = torch.autograd.grad(masks[0].sum(), maps[1])
     assert bool(grad.abs().sum() > 0) is crosses
     with pytest.raises(ValueError, match="odd"):
-        ModalityAttention([6, 6], kernel=2)
+        ModalityAttention([6, 6], kernel=2, mixing="sequence")
 
 
 def test_channel_mixing_attention_sees_every_channel_of_every_modality():
@@ -86,12 +86,26 @@ def test_channel_mixing_attention_sees_every_channel_of_every_modality():
     assert model.attention.mixing == "channels" and model(_x(3, ["ecg", "eeg"])).shape == (3, 2)
 
 
+def test_default_attention_is_the_papers_features_times_mask():
+    """No settings: features x mask (a mask of ~0 erases its modality's fused features, which
+    x (1 + mask) never does) with channel mixing."""
+    torch.manual_seed(0)
+    model = build_maan({"modalities": ["ecg", "eeg"], "attention": True}, LAYOUT).eval()
+    assert model.attention.mixing == "channels" and model.attention_form == "scale"
+    with torch.no_grad():
+        model.attention.heads[0].bias.fill_(-30.0)  # ECG mask -> 0
+        fused, masks = model.features(_x(4, ["ecg", "eeg"]))
+    assert float(masks[0].max()) < 1e-9
+    c = model.encoders["ecg"].out_channels
+    assert float(fused[:, :c].abs().max()) < 1e-6 and float(fused[:, c:].abs().max()) > 1e-3
+
+
 def test_maan_learns_a_planted_eeg_effect():
     torch.manual_seed(1)
     n = 128
     y = torch.arange(n) % 2
     x = _x(n, ["ecg", "eeg"])
-    eeg = x[:, 24:].view(n, 4, 14, 10)
+    eeg = x[:, 48:].view(n, 4, 14, 10)
     eeg[:, 2] += 1.5 * (y.float() - 0.5)[:, None, None]  # beta band shifted by class
     model = build_maan({"modalities": ["ecg", "eeg"], "attention": True}, LAYOUT)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -162,6 +176,13 @@ def test_table_puts_paper_values_beside_and_tests_against_basic():
     assert maan_arousal["paper PPR (%)"] == "91.50"
     assert maan_arousal["ACC vs Basic"].startswith("Δ +")
     assert table.iloc[0]["ACC vs Basic"] == "reference"
+    # the paper measured under its segment protocol: a subject-protocol row may not carry them
+    subject = pd.DataFrame(rows).assign(protocol="subject")
+    with pytest.raises(ValueError, match="segment"):
+        maan_table(subject, [{"experiment": "b", "label": "Basic", "paper": "Basic model"}],
+                   load_paper_values())
+    plain = maan_table(subject, [{"experiment": "b", "label": "Basic"}], load_paper_values())
+    assert set(plain["paper ACC (%)"]) == {"—"}
 
 
 def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():
@@ -171,6 +192,24 @@ def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():
     assert "DEVIATES" not in table_header("c", False, 10)
     assert "Synthetic data" in table_header("c", True, 10)
     assert "Synthetic data" not in table_header("c", False, 10)
+
+
+def test_header_lists_the_configured_attention_and_the_segment_protocols_training_share():
+    from edaffect.studies.maan.study import table_header
+
+    paper = table_header("c", True, 10, model={"attention_form": "scale",
+                                               "attention_mixing": "channels"},
+                         segments={"segment_s": 10.0, "window_s": 1.0,
+                                   "max_segments_per_trial": 2})
+    assert "features x mask (the paper's form)" in paper and "every mask sees both" in paper
+    assert "trains on 80 % of the segments" in paper  # 10 folds: 8 train, 1 val, 1 test chunk
+    assert "2 evenly spread 10-s segments per trial" in paper
+    assert "10 windows" in paper and "channel-only" in paper and "one level" in paper
+    old = table_header("c", True, 5, model={"attention_form": "residual",
+                                            "attention_mixing": "sequence",
+                                            "attention_kernel": 3}, segments={})
+    assert "x (1 + mask) (DEVIATES" in old and "within 1 of the ECG|EEG boundary" in old
+    assert "trains on 60 % of the segments" in old
 
 
 def test_maan_family_is_registered_through_config_and_checks_its_options():

@@ -2,16 +2,18 @@
 
 - Intra-modality network (§2.1): per modality one U-Net unit (encoder conv-BN-ReLU, max-pool,
   bottleneck, upsampling, skip concatenation, decoder conv-BN-ReLU) followed by squeeze-and-
-  excitation (Roy et al. 2018, channel SE). EEG: 2-D on the DE maps (bands as input channels,
-  electrode x time); HRV: 1-D on the zero-padded RR series. EDA (beyond the paper): the
+  excitation (channel SE only; Roy et al. 2018 also has spatial SE). EEG: 2-D on the DE maps
+  (bands as input channels, electrode x time); HRV: 1-D on the zero-padded RR series and its
+  padding mask (2 input channels). EDA (beyond the paper): the
   project's 1-D residual EDA encoder (`rtcan1d.RFE` blocks) gives its feature map.
 - Modality-aware attention (§2.2): max-pool each modality's map over its spatial/temporal axes
   -> one descriptor per modality (length = its feature channels); concatenate; a shared 1-D
   convolution over the concatenated descriptor; split back per modality; per modality a 1-D
   convolution + sigmoid = the attention mask, which rescales that modality's feature channels
-  (x mask or x (1 + mask), `attention_form`; the shared convolution's taps: `attention_kernel`,
-  0 = spanning the whole concatenated descriptor; `attention_mixing: channels` instead treats
-  the concatenated descriptor as channels of a 1x1 convolution, see `ModalityAttention`).
+  (x mask, the paper's, or x (1 + mask): `attention_form`). `attention_mixing: channels` (the
+  default) treats the concatenated descriptor as channels of a 1x1 convolution, so every mask
+  sees both modalities; `sequence` slides an `attention_kernel`-tap convolution along it (0 =
+  spanning), see `ModalityAttention`.
 - Then global average pooling per modality, concatenation, classifier -> 2 logits.
   Basic model = the same without the attention (masks = 1).
 
@@ -112,7 +114,7 @@ class ModalityAttention(nn.Module):
     """
 
     def __init__(self, sizes: Sequence[int], hidden: int = 4, kernel: int = 3,
-                 mixing: str = "sequence"):
+                 mixing: str = "channels"):
         super().__init__()
         self.sizes = list(sizes)
         if mixing not in ATTENTION_MIXINGS:
@@ -158,7 +160,7 @@ class MAAN(nn.Module):
         self, layout: dict[str, tuple[int, ...]], *, attention: bool = True, width: int = 8,
         eda_width: int = 8, hidden: Sequence[int] = (32,), attention_hidden: int = 4,
         attention_form: str = "scale", attention_kernel: int = 3,
-        attention_mixing: str = "sequence",
+        attention_mixing: str = "channels",
     ):
         super().__init__()
         if attention_form not in ATTENTION_FORMS:
@@ -208,14 +210,16 @@ class MAAN(nn.Module):
 
 def build_maan(experiment: dict, layout: dict[str, tuple[int, ...]]) -> MAAN:
     """A MAAN from a `maan.experiments` entry (modalities, attention) and config `maan.model`."""
-    model = experiment.get("model_settings", {})
+    from edaffect.io.config_schema import schema_defaults
+
+    model = {**schema_defaults("maan", "model"), **experiment.get("model_settings", {})}
     return MAAN(
         {m: layout[m] for m in experiment["modalities"]},
         attention=bool(experiment.get("attention", True)),
         width=int(model.get("width", 8)), eda_width=int(model.get("eda_width", 8)),
         hidden=tuple(model.get("hidden", (32,))),
         attention_hidden=int(model.get("attention_hidden", 4)),
-        attention_form=str(model.get("attention_form", "scale")),
-        attention_kernel=int(model.get("attention_kernel", 3)),
-        attention_mixing=str(model.get("attention_mixing", "sequence")),
+        attention_form=str(model["attention_form"]),
+        attention_kernel=int(model["attention_kernel"]),
+        attention_mixing=str(model["attention_mixing"]),
     )

@@ -40,6 +40,14 @@ class TemporalBlock(nn.Module):
         return torch.relu(h + self.skip(x))
 
 
+def look_ahead_frames(channels: int, kernel: int, causal: bool) -> int:
+    """Future steps step t sees: 0 if causal, else each convolution's right padding summed."""
+    if causal:
+        return 0
+    pads = [(kernel - 1) * 2**i for i in range(channels)]
+    return sum(2 * (p - p // 2) for p in pads)  # two convolutions per block
+
+
 class TCN(nn.Module):
     """(batch, time, features) -> (batch, time) regression."""
 
@@ -53,6 +61,7 @@ class TCN(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(c_in, 1)
         self.receptive_field = 1 + 2 * (kernel - 1) * sum(2**i for i in range(len(channels)))
+        self.look_ahead = look_ahead_frames(len(channels), kernel, causal)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.blocks(x.transpose(1, 2)).transpose(1, 2)

@@ -161,6 +161,7 @@ STUDY_FAMILIES: dict[str, str] = {
     "tcn": "edaffect.studies.continuous.fit:TCN_FAMILY",
     "ridge": "edaffect.studies.continuous.fit:RIDGE_FAMILY",
     "constant": "edaffect.studies.continuous.fit:CONSTANT_FAMILY",
+    "song_lookup": "edaffect.studies.continuous.fit:SONG_LOOKUP_FAMILY",
     "refined_lstm": "edaffect.studies.continuous.refined:FAMILY",
 }
 

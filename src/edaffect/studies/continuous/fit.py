@@ -8,7 +8,14 @@ Models (config `continuous.models`):
 - `ridge`: ridge regression on the per-frame window features (+ music components); alpha chosen
   by validation CCC from `continuous.ridge_alphas`.
 - `constant`: the training frames' mean (CCC 0 by construction; PCC undefined).
-Every model is scored by RMSE, PCC and CCC over the test fold's concatenated frames.
+- `song_lookup`: no signal: per frame, the training listeners' mean trace of the test trial's
+  song at that frame time (a song no training listener heard, as under song-disjoint folds,
+  gets the mean trace of every training song at that frame time).
+Experiment options: `split` (subject | song), `features` (all | music: the song's music
+components only, "music only"), `causal` (TCN: overrides continuous.tcn.causal).
+Every model is scored by RMSE, PCC and CCC over the test fold's concatenated frames, and by the
+mean over test trials of each trial's own CCC (within-trial CCC: the trace's shape, not its
+level).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from edaffect.model_selection.splits import load_fold, read_splits
 from edaffect.studies.continuous.frames import (
     FoldFrames,
     Frames,
+    ccc,
     cut_windows,
     fold_frames,
     load_frames,
@@ -36,7 +44,8 @@ from edaffect.studies.continuous.frames import (
 from edaffect.training.run_files import torch_save
 
 log = logging.getLogger(__name__)
-MODELS = ("constant", "ridge", "tcn")
+MODELS = ("constant", "ridge", "tcn", "song_lookup")
+OPTIONS = {"split": ("subject", "song"), "features": ("all", "music"), "causal": (True, False)}
 
 
 @dataclass
@@ -84,6 +93,44 @@ def _predict_constant(data: dict[str, FoldFrames], settings, seed):
     mean = float(data["train"].concat_y().mean())
     preds = {r: [np.full(len(y), mean) for y in data[r].y] for r in ("val", "test")}
     return preds, {"train_mean": mean}, {"train_mean": mean}
+
+
+def _song(trial_id: str) -> str:
+    return trial_id.split("_", 1)[1]
+
+
+def _predict_song_lookup(data: dict[str, FoldFrames], settings: ContinuousSettings, seed: int):
+    """Per frame: the training trials' mean trace of the same song at the same frame time;
+    songs (or frame times) absent from training: every training song's mean at that time,
+    else the training mean."""
+    train = data["train"]
+    step = settings.frame_s
+    sums: dict[tuple, list[float]] = {}
+    for tid, times, y in zip(train.trial_id, train.frame_time, train.y, strict=True):
+        for key_song in (_song(tid), None):
+            for t, v in zip(np.rint(np.asarray(times) / step).astype(int), y, strict=True):
+                acc = sums.setdefault((key_song, int(t)), [0.0, 0])
+                acc[0] += float(v)
+                acc[1] += 1
+    overall = float(train.concat_y().mean())
+    fallback = {"trials": 0, "frames": 0}
+
+    def lookup(tid: str, times: np.ndarray) -> np.ndarray:
+        song, out, missed = _song(tid), [], 0
+        for t in np.rint(np.asarray(times) / step).astype(int):
+            acc = sums.get((song, int(t))) or sums.get((None, int(t)))
+            missed += (song, int(t)) not in sums
+            out.append(acc[0] / acc[1] if acc else overall)
+        fallback["frames"] += missed
+        fallback["trials"] += missed > 0
+        return np.asarray(out)
+
+    preds = {r: [lookup(t, ft) for t, ft in zip(data[r].trial_id, data[r].frame_time,
+                                                   strict=True)] for r in ("val", "test")}
+    info = {"n_train_songs": len({_song(t) for t in train.trial_id}),
+            "lookup_fallback_trials": fallback["trials"],
+            "lookup_fallback_frames": fallback["frames"]}
+    return preds, info, {"train_mean": overall}
 
 
 def _predict_ridge(data: dict[str, FoldFrames], settings, seed):
@@ -171,7 +218,8 @@ def _predict_tcn(data: dict[str, FoldFrames], settings: ContinuousSettings, seed
     info = {
         "chosen_epoch": best[1], "val_curve": curve, "epochs": int(cfg["epochs"]),
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
-        "receptive_field": model.receptive_field, "device": device.type,
+        "receptive_field": model.receptive_field, "causal": bool(cfg["causal"]),
+        "look_ahead_frames": min(model.look_ahead, L - 1), "device": device.type,
         "window_frames": L, "hop_frames": H, "n_train_windows": int(len(x_tr)),
     }
     state = {"state_dict": {k: v.cpu() for k, v in best[2].items()},
@@ -179,20 +227,39 @@ def _predict_tcn(data: dict[str, FoldFrames], settings: ContinuousSettings, seed
     return preds, info, state
 
 
-PREDICTORS = {"constant": _predict_constant, "ridge": _predict_ridge, "tcn": _predict_tcn}
+PREDICTORS = {"constant": _predict_constant, "ridge": _predict_ridge, "tcn": _predict_tcn,
+              "song_lookup": _predict_song_lookup}
 
 
 # ------------------------------------------------------------------------------- per fold
 
 
+def within_trial_ccc(y: list[np.ndarray], pred: list[np.ndarray]) -> float:
+    """Mean over trials of each trial's own CCC (trials whose CCC is undefined left out)."""
+    values = [ccc(a, b) for a, b in zip(y, pred, strict=True)]
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def music_only(data: dict[str, FoldFrames], k: int) -> dict[str, FoldFrames]:
+    """Every role with only its last `k` input columns (the song's music components)."""
+    if k <= 0:
+        raise ValueError("features: music needs music: true and continuous.music_components > 0")
+    return {r: FoldFrames(f.trial_id, f.subject, f.frame_time, [x[:, -k:] for x in f.seq],
+                          [x[:, -k:] for x in f.feat], f.y) for r, f in data.items()}
+
+
 def fit_fold(
     model: str, frames: Frames, fold: dict[str, list[str]], dimension: str,
     settings: ContinuousSettings, seed: int, music_csv: str | Path | None = None,
+    features: str = "all",
 ) -> tuple[dict, pd.DataFrame, dict]:
     """Train `model` on one fold, choose on its validation role, score its test role once."""
     if model not in PREDICTORS:
         raise ValueError(f"unknown continuous model {model!r}; known: {MODELS}")
     data = fold_frames(frames, fold, dimension, music_csv, settings.music_components)
+    if features == "music":
+        data = music_only(data, settings.music_components if music_csv else 0)
     start = time.perf_counter()
     preds, info, state = PREDICTORS[model](data, settings, seed)
     seconds = time.perf_counter() - start
@@ -202,8 +269,10 @@ def fit_fold(
         "model": model, "dimension": dimension,
         **{f"test_{k}": v for k, v in
            regression_metrics(y_test, np.concatenate(preds["test"])).items()},
+        "test_ccc_within": within_trial_ccc(test.y, preds["test"]),
         **{f"val_{k}": v for k, v in
            regression_metrics(val.concat_y(), np.concatenate(preds["val"])).items()},
+        "features": features,
         "n_train": len(data["train"].trial_id), "n_val": len(val.trial_id),
         "n_test": len(test.trial_id), "n_train_frames": data["train"].n_frames,
         "n_test_frames": test.n_frames, "train_seconds": round(seconds, 3), "seed": seed,
@@ -252,12 +321,15 @@ def _save_model(obj: dict, path: Path) -> None:
 
 
 def train_folds(job) -> list[dict]:
-    """Fold-runner trainer (families tcn, ridge, constant): every fold of the job; writes
+    """Fold-runner trainer (families tcn, ridge, constant, song_lookup): every fold; writes
     metrics.json, predictions.csv (trial_id, subject, frameTime, y_true, y_pred) and model.pt
     (TCN state dict, ridge coefficients or the training mean) into each run directory."""
     settings = ContinuousSettings.from_sections(job.settings, job.device, job.threads)
     exp = job.experiment
     model = exp["model"]
+    options = continuous_options(exp)
+    if "causal" in options:
+        settings.tcn = {**settings.tcn, "causal": options["causal"]}
     if model == "tcn":  # the baselines never import torch (~1-2 s of start-up per job)
         _threads(settings.threads)
     frames = load_frames(job.inputs["frames"])
@@ -265,7 +337,8 @@ def train_folds(job) -> list[dict]:
     out = []
     for k, run_dir, run_seed, roles in job_folds(job):
         metrics, predictions, state = fit_fold(
-            model, frames, roles, job.dimension, settings, run_seed, music
+            model, frames, roles, job.dimension, settings, run_seed, music,
+            options.get("features", "all"),
         )
         metrics = {"experiment": exp["name"], "dataset": job.dataset, "fold": k,
                    "split": split_of(exp), **metrics}
@@ -286,14 +359,27 @@ def _threads(n: int) -> None:
     set_deterministic(True, warn_only=True)
 
 
+def continuous_options(experiment: dict) -> dict:
+    """The experiment's `options` (split, features, causal), checked against OPTIONS."""
+    options = dict(experiment.get("options") or {})
+    name = experiment.get("name")
+    for key, value in options.items():
+        if key not in OPTIONS:
+            raise ValueError(f"experiment {name}: unknown option {key!r}; known: {list(OPTIONS)}")
+        if value not in OPTIONS[key] or isinstance(value, bool) != (key == "causal"):
+            raise ValueError(f"experiment {name}: options.{key} must be one of {OPTIONS[key]}, "
+                             f"not {value!r}")
+    if "causal" in options and experiment.get("model") != "tcn":
+        raise ValueError(f"experiment {name}: options.causal is a TCN setting")
+    if options.get("features") == "music" and not experiment.get("music"):
+        raise ValueError(f"experiment {name}: options.features music needs music: true")
+    return options
+
+
 def split_of(experiment: dict) -> str:
     """'song' for song-disjoint folds (experiment `options: {split: song}`), else 'subject'
     (the study's folds, results/pmemo/splits.csv)."""
-    split = str((experiment.get("options") or {}).get("split", "subject"))
-    if split not in ("subject", "song"):
-        raise ValueError(f"experiment {experiment.get('name')}: options.split must be subject or "
-                         f"song, not {split!r}")
-    return split
+    return str(continuous_options(experiment).get("split", "subject"))
 
 
 def fold_inputs(experiment: dict, dataset: str) -> dict[str, str]:
@@ -326,3 +412,4 @@ _COMMON = ("continuous.window_s", "continuous.hop_s", "continuous.music_componen
 TCN_FAMILY = _family("tcn", (*_COMMON, "continuous.tcn"), True)
 RIDGE_FAMILY = _family("ridge", (*_COMMON, "continuous.ridge_alphas"), False)
 CONSTANT_FAMILY = _family("constant", _COMMON, False)
+SONG_LOOKUP_FAMILY = _family("song_lookup", _COMMON, False)

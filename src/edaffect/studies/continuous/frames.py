@@ -5,8 +5,9 @@
   its eq. 2.3 with a minus before the squared mean difference; that is a typo (the standard CCC,
   and the one the AVEC contests use, adds it), so we use the plus.
 - `refine_labels` is eq. 4.2 (shift a class-0 trace down and a class-2 trace up by s) followed by
-  eq. 4.1 (three classes at ±τ), on a trace centred as the thesis centres its [−1, 1] valence:
-  PMEmo's 0-1 traces minus 0.5.
+  eq. 4.1 (three classes at ±τ), on a trace on the thesis's [−1, 1] scale: `thesis_trace` maps
+  PMEmo's 0-1 traces to 2 (y − 0.5), so s and τ mean what they mean in the thesis
+  (`refined_frame_labels` = both).
 - Frames: one row per annotated 0.5-s frame of a listener's trial (results/pmemo/dynamic.csv),
   with the EDA channels averaged over the frame (the TCN's input at the label rate) and window
   features around it (ridge and LSTM input); `build_frames` writes them once for every model.
@@ -28,7 +29,8 @@ from edaffect.io import atomic
 
 log = logging.getLogger(__name__)
 
-CENTRE = 0.5  # PMEmo traces are on 0-1; the thesis's traces are centred on 0
+CENTRE = 0.5  # PMEmo traces are on 0-1; the thesis's are on [-1, 1]: 2 (y - CENTRE)
+THESIS_SCALE = 2.0
 SEQ_CHANNELS = ("eda", "phasic", "tonic", "driver")  # frame means: the TCN's input channels
 FEATURE_CHANNELS = ("eda", "phasic", "tonic")
 
@@ -79,6 +81,16 @@ def refine_labels(trace: np.ndarray, trial_class: int, s: float, tau: float) -> 
         raise ValueError(f"tau must be >= 0, got {tau}")
     y = np.asarray(trace, dtype=np.float64) + (trial_class - 1) * float(s)
     return np.where(y < -tau, 0, np.where(y < tau, 1, 2)).astype(np.int64)
+
+
+def thesis_trace(trace: np.ndarray) -> np.ndarray:
+    """A PMEmo 0-1 trace on the thesis's [-1, 1] scale: 2 (y - 0.5)."""
+    return THESIS_SCALE * (np.asarray(trace, dtype=np.float64) - CENTRE)
+
+
+def refined_frame_labels(trace: np.ndarray, trial_class: int, s: float, tau: float) -> np.ndarray:
+    """Eq. 4.2 then 4.1 on a PMEmo 0-1 trace, s and τ on the thesis's [-1, 1] scale."""
+    return refine_labels(thesis_trace(trace), trial_class, s, tau)
 
 
 def tau_grid(s: float, step: float) -> np.ndarray:

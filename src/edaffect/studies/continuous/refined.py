@@ -5,7 +5,8 @@ Fixed trial class C: the listener's own static rating of the dimension in per-li
 listener's use of the scale as the per-subject k-means of the main study does, with chance 1/3).
 Per fold and dimension the thesis's LSTM (edaffect.models.lstm) is trained on per-frame window
 features (+ music components) with (a) C on every frame and (b) the refined labels of eq. 4.1-4.2
-on the frame's dynamic annotation, for every s in `s_values` and τ in `tau_grid(s, tau_step)`;
+on the frame's dynamic annotation on the thesis's [−1, 1] scale (2 (y − 0.5)), for every s in
+`s_values` and τ in `tau_grid(s, tau_step)`;
 early stopping on the validation loss (with the same kind of labels); τ (and, in the last row,
 s) chosen by validation accuracy against C only; test accuracy against C, frame-weighted.
 Padding: sequences are right-padded and the loss is masked; a one-directional LSTM's outputs at
@@ -23,11 +24,10 @@ import numpy as np
 import pandas as pd
 
 from edaffect.studies.continuous.frames import (
-    CENTRE,
     FoldFrames,
     fold_frames,
     load_frames,
-    refine_labels,
+    refined_frame_labels,
     tau_grid,
     three_class,
 )
@@ -105,7 +105,7 @@ class _Trainer:
         if s is None:
             return self.tensors[role][1]
         fold = self.data[role]
-        refined = [refine_labels(y - CENTRE, int(c[0]), s, tau)
+        refined = [refined_frame_labels(y, int(c[0]), s, tau)
                    for y, c in zip(fold.y, self.fixed[role], strict=True)]
         return self.torch.from_numpy(_padded(fold, refined)[1]).to(self.device)
 

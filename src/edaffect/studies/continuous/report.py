@@ -1,7 +1,8 @@
 """Tables and figures of the continuous-emotion study (issue 16; docs/continuous.md).
 
-- `write_continuous_table`: RMSE/PCC/CCC (mean ± std over folds) per model, split and dimension,
-  with the fold-paired corrected resampled test of each model's CCC against the constant one.
+- `write_continuous_table`: RMSE/PCC/CCC pooled and within-trial CCC (mean ± std over folds) per
+  experiment, split and dimension, with each row's look-ahead and the fold-paired corrected
+  resampled test of its CCC against the constant one; song-disjoint rows first.
 - `write_refined_table`: 3-class accuracy of the LSTM with fixed labels (s = 0) and with refined
   labels per s (τ chosen on validation), paired one-tailed t-test + Shapiro-Wilk (thesis Table
   4.2) and the corrected resampled test, with the thesis's MAHNOB-HCI EEG values beside ours.
@@ -26,6 +27,7 @@ from edaffect.reporting.statistics import corrected_resampled_ttest, format_p
 log = logging.getLogger(__name__)
 MODEL_NAMES = {"constant": "constant (training mean)", "ridge": "ridge (window features)",
                "tcn": "TCN (1 − CCC)"}
+FRAME_S = 0.5  # PMEmo's dynamic annotations: one frame every 0.5 s
 SPLIT_NAMES = {"subject": "subject-independent", "song": "song-disjoint"}
 THESIS = "thesis-ch4"
 
@@ -59,20 +61,62 @@ def _ratio(folds: pd.DataFrame) -> float:
     return float((folds["n_test"] / folds["n_train"]).mean())
 
 
+def _label(name: str, config: dict) -> str:
+    """Row label of a continuous experiment (model, inputs, causality) from config."""
+    exp = config["experiments"][name]
+    options = exp.get("options") or {}
+    model = exp["model"]
+    if model == "ridge" and options.get("features") == "music":
+        return "music only (ridge on the song's music components)"
+    if model == "song_lookup":
+        return "song lookup (training listeners' mean trace of the song, per frame; no signal)"
+    label = MODEL_NAMES.get(model, model)
+    if model == "tcn":
+        causal = options.get("causal", config["continuous"]["tcn"]["causal"])
+        label += ", causal" if causal else ", non-causal"
+    if exp.get("music") and model in ("ridge", "tcn"):
+        label += " + music"
+    return label
+
+
+def look_ahead(name: str, part: pd.DataFrame, config: dict) -> str:
+    """How far past a frame the row's prediction of that frame reads (its input, not labels)."""
+    exp = config["experiments"][name]
+    options = exp.get("options") or {}
+    model = exp["model"]
+    song = " + whole song (music)" if exp.get("music") else ""
+    if model == "constant":
+        return "none (no input)"
+    if model == "song_lookup":
+        return "none (other listeners' labels of the frame)"
+    if options.get("features") == "music":
+        return "non-causal: whole song (music)"
+    if model == "ridge":
+        half = config["continuous"]["feature_window_s"] / 2
+        return f"non-causal: {half:g} s (centred window){song}"
+    if model == "tcn" and "look_ahead_frames" in part:
+        seconds = float(part["look_ahead_frames"].max()) * FRAME_S
+        kind = "causal" if seconds == 0 else "non-causal"
+        return f"{kind}: {seconds:g} s{song}"
+    return "—"
+
+
 def continuous_numeric(folds: pd.DataFrame) -> pd.DataFrame:
-    """Per (split, model, dimension): mean/std of each metric and CCC vs constant."""
+    """Per (split, experiment, dimension): mean/std of each metric and CCC vs constant."""
     rows = []
-    for (split, model, dim), part in folds.groupby(["split", "model", "dimension"], sort=False):
-        row = {"split": split, "model": model, "dimension": dim, "n_folds": len(part),
-               "n_test_trials": int(part["n_test"].sum())}
-        for metric in ("rmse", "pcc", "ccc"):
-            row[f"{metric}_mean"] = float(part[f"test_{metric}"].mean())
-            row[f"{metric}_std"] = float(part[f"test_{metric}"].std(ddof=1))
+    for (split, name, dim), part in folds.groupby(["split", "experiment", "dimension"],
+                                                   sort=False):
+        row = {"split": split, "experiment": name, "model": part["model"].iloc[0],
+               "dimension": dim, "n_folds": len(part), "n_test_trials": int(part["n_test"].sum())}
+        for metric in ("rmse", "pcc", "ccc", "ccc_within"):
+            column = part.get(f"test_{metric}", pd.Series(dtype=float))
+            row[f"{metric}_mean"] = float(column.mean())
+            row[f"{metric}_std"] = float(column.std(ddof=1))
         ref = folds[(folds["split"] == split) & (folds["model"] == "constant")
                     & (folds["dimension"] == dim)].set_index("fold")
         mine = part.set_index("fold")
         common = sorted(set(ref.index) & set(mine.index))
-        if model != "constant" and len(common) >= 2:
+        if row["model"] != "constant" and len(common) >= 2:
             res = corrected_resampled_ttest(
                 (mine.loc[common, "test_ccc"] - ref.loc[common, "test_ccc"]).to_numpy(),
                 _ratio(mine.loc[common]),
@@ -80,7 +124,11 @@ def continuous_numeric(folds: pd.DataFrame) -> pd.DataFrame:
             row.update(ccc_vs_constant_diff=res.mean_diff, ccc_vs_constant_ci_low=res.ci_low,
                        ccc_vs_constant_ci_high=res.ci_high, ccc_vs_constant_p=res.p_value)
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # the headline first: song-disjoint rows, then subject folds, config order within
+    order = {"song": 0, "subject": 1}
+    return out.sort_values("split", key=lambda c: c.map(order), kind="stable").reset_index(
+        drop=True)
 
 
 def write_continuous_table(metrics_paths: list[str | Path], csv_path, md_path, config: dict
@@ -88,48 +136,65 @@ def write_continuous_table(metrics_paths: list[str | Path], csv_path, md_path, c
     """results/tables/continuous_table.{csv,md}."""
     folds = _load(metrics_paths)
     numeric = continuous_numeric(folds)
-    shown = []
+    shown, reach = [], []
     for row in numeric.itertuples():
         vs = "—"
         if isinstance(getattr(row, "ccc_vs_constant_p", None), float) and \
                 np.isfinite(row.ccc_vs_constant_p):
             vs = (f"{row.ccc_vs_constant_diff:+.3f} [{row.ccc_vs_constant_ci_low:+.3f}, "
                   f"{row.ccc_vs_constant_ci_high:+.3f}], {format_p(row.ccc_vs_constant_p)}")
-        part = folds[(folds["split"] == row.split) & (folds["model"] == row.model)
+        part = folds[(folds["split"] == row.split) & (folds["experiment"] == row.experiment)
                      & (folds["dimension"] == row.dimension)]
+        reach.append(look_ahead(row.experiment, part, config))
         shown.append({
-            "folds": SPLIT_NAMES.get(row.split, row.split), "model": MODEL_NAMES.get(row.model,
-                                                                                   row.model),
-            "dimension": row.dimension, "RMSE ↓": _ms(part["test_rmse"]),
-            "PCC ↑": _ms(part["test_pcc"]), "CCC ↑": _ms(part["test_ccc"]),
+            "folds": SPLIT_NAMES.get(row.split, row.split),
+            "model": _label(row.experiment, config), "dimension": row.dimension,
+            "causal / look-ahead": reach[-1], "RMSE ↓": _ms(part["test_rmse"]),
+            "PCC ↑": _ms(part["test_pcc"]), "CCC pooled ↑": _ms(part["test_ccc"]),
+            "CCC within trial ↑": _ms(part.get("test_ccc_within", pd.Series(dtype=float))),
             "CCC − constant (95 % CI, corrected t)": vs,
             "test trials (sum over folds)": row.n_test_trials,
         })
+    numeric["look_ahead"] = reach
     c = config["continuous"]
     tcn = c["tcn"]
     causal = "causal" if tcn["causal"] else (
-        "non-causal (centred kernels: EDA responds 1-3 s after the emotion)")
-    n_trials = int(folds.groupby(["split", "model", "dimension"])["n_test"].sum().max())
+        "non-causal, centred kernels, since EDA responds 1-3 s after the emotion")
+    n_trials = int(folds.groupby(["split", "experiment", "dimension"])["n_test"].sum().max())
     header = _provenance(config, "Continuous V/A recognition (thesis ch. 3, adapted)", n_trials)
     header += (
-        "\n\nRMSE, PCC and CCC (Lin 1989, standard plus sign; the thesis prints eq. 2.3 with a "
-        "minus) over each test fold's concatenated frames (2 Hz dynamic annotations, PMEmo "
-        "0-1 scale), mean ± std over folds. Subject-independent folds (the study's "
-        f"{config['split']['n_folds']}, with a validation fold; DEVIATES from the thesis: "
-        "leave-one-subject-out, 24 folds, and trial-level shuffling, 10 folds): dynamic "
-        "annotations are per song, so a test listener's song may "
-        "have been heard by training listeners, and a model can score by recognising the song; "
-        "the song-disjoint rows remove that: songs in "
+        "\n\n**Headline: the song-disjoint rows** (listed first). PMEmo's dynamic annotations "
+        "are one mean trace per song, the same target for every listener of it, so under "
+        "subject-independent folds the test song's exact trace is in the training folds: the "
+        "song-lookup row (no signal: per frame, the training listeners' mean trace of the test "
+        "trial's song) shows what recognising the song alone scores there, and the music-only "
+        "row (ridge on the song's music components) what the song's descriptors give. "
+        "Song-disjoint folds remove that: songs in "
         f"{c['song_groups']} groups, fold k tests its listeners on song group k mod "
         f"{c['song_groups']}, validates on the next group, trains on the others, so no listener "
-        "and no song has two roles in a fold (fewer trials tested: see the last column). "
-        "Normalisation and the music PCA use training "
-        "folds only; epochs (TCN) and alpha (ridge) are chosen on the validation fold. "
+        "and no song has two roles in a fold (fewer trials tested: see the last column); the "
+        "lookup then knows no trace of the test song and gives every training song's mean "
+        "trace at that frame time."
+        "\n\nCCC (Lin 1989, standard plus sign; the thesis prints eq. 2.3 with a minus) pooled "
+        "over each test fold's concatenated frames (rewards each trial's level) and within "
+        "trial (mean over test trials of each trial's own CCC: the trace's course over time; a "
+        "per-trial constant scores 0); RMSE and PCC pooled; 2 Hz dynamic annotations, PMEmo "
+        "0-1 scale; mean ± std over folds. Subject-independent folds: the study's "
+        f"{config['split']['n_folds']}, with a validation fold (DEVIATES from the thesis: "
+        "leave-one-subject-out, 24 folds, and trial-level shuffling, 10 folds). Normalisation "
+        "and the music PCA use training folds only; epochs (TCN) and alpha (ridge) are chosen "
+        "on the validation fold."
+        "\n\nCausality (column 'causal / look-ahead': how far past a frame its prediction "
+        "reads; DEVIATES from the thesis's causal TCN where non-causal): the TCN's padding is "
+        f"config continuous.tcn.causal (here: {causal}) unless an experiment sets "
+        "options.causal; ridge features are windows of "
+        f"{c['feature_window_s']:g} s centred on the frame ({c['feature_window_s'] / 2:g} s of "
+        "look-ahead); the music components are functionals of the whole song. "
         f"Deviations from the thesis: EDA (+ music) instead of EEG/video; inputs at the label "
         f"rate (frame means of EDA, phasic, tonic, cvxEDA driver, + {c['music_components']} "
         f"principal components of the song's openSMILE functionals); windows {c['window_s']:g} s, "
         f"hop {c['hop_s']:g} s; TCN channels {tcn['channels']}, kernel {tcn['kernel']}, "
-        f"{causal}, {tcn['epochs']} epochs, Adam lr {tcn['lr']:g}."
+        f"{tcn['epochs']} epochs, Adam lr {tcn['lr']:g}."
     )
     write_table(numeric, csv_path, md_path, header)
     _replace_md_table(md_path, header, pd.DataFrame(shown))
@@ -270,7 +335,10 @@ def write_refined_table(metrics_paths: list[str | Path], csv_path, md_path, png,
         "\n\nLSTM (2 layers d/2, d/4, linear, 3-way, dropout 0.4, masked loss, early stopping "
         "on the validation loss) on per-frame window features of the EDA (+ music components), "
         "trained with the fixed trial class on every frame (s = 0) or with the refined labels "
-        "of eq. 4.1-4.2 on the song's dynamic trace minus 0.5; accuracy of every test frame "
+        "of eq. 4.1-4.2 on the song's dynamic trace on the thesis's [−1, 1] scale, 2 (y − 0.5) "
+        "of PMEmo's 0-1 trace, so s and τ are the thesis's; s ∈ "
+        f"{{{', '.join(f'{v:.2f}' for v in r['s_values'])}}} (thesis: 0.10, 0.15, …, 0.40); "
+        "accuracy of every test frame "
         "against the fixed class (thesis protocol), mean ± std over the study's "
         f"{config['split']['n_folds']} subject-independent folds (DEVIATES from the thesis: "
         "leave-one-subject-out, 24 folds; a test listener's song may have been heard by "

@@ -5,6 +5,8 @@ the native files (`datasets.amigos.physio_trials`) and cuts it into non-overlapp
 segments (after `crop_s`), the same sample ranges for every modality:
 - ecg: the RR intervals (s) closing inside the segment (`physio.hrv_series` on the first usable
   lead, over the whole trial), zero-padded to `hrv_length` (paper §3.2) -> (1, hrv_length);
+  `load_maan_fold` z-scores the beats and adds a mask channel (1 = beat, 0 = padding) ->
+  (2, hrv_length): a z-scored beat at the training mean would otherwise read as padding;
 - eeg: differential entropy of theta, alpha, beta, gamma per electrode per `window_s` window
   (`physio.de_maps`) -> (4 bands, 14 electrodes, segment_s / window_s); a bad electrode is NaN
   (filled with the training mean after normalisation);
@@ -157,17 +159,21 @@ def segment_roles(
 def _normalise(arrays: dict[str, np.ndarray], train: np.ndarray) -> dict[str, np.ndarray]:
     """Training-segment statistics only: EEG per (band, electrode) z-score, NaN -> 0 (= the
     training mean); RR intervals one z-score over the real (non-padded) entries, padding stays
-    0; EDA centred per segment, scaled by the training SD."""
+    0, plus a second channel, 1 = beat, 0 = padding; EDA centred per segment, scaled by the
+    training SD."""
     out = {}
     eeg = arrays["eeg"]
     mean = np.nanmean(eeg[train], axis=(0, 3), keepdims=True)
     sd = np.nanstd(eeg[train], axis=(0, 3), keepdims=True)
     mean, sd = np.nan_to_num(mean), np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
     out["eeg"] = np.nan_to_num((eeg - mean) / sd).astype(np.float32)
-    ecg = arrays["ecg"]
+    ecg = arrays["ecg"][:, :1]
     real = ecg[train][ecg[train] > 0]
     mu, s = (float(real.mean()), float(real.std()) or 1.0) if real.size else (0.0, 1.0)
-    out["ecg"] = np.where(ecg > 0, (ecg - mu) / s, 0.0).astype(np.float32)
+    beat = ecg > 0
+    # channel 2 = the padding mask: a beat at the training mean (z = 0) differs from padding
+    out["ecg"] = np.concatenate([np.where(beat, (ecg - mu) / s, 0.0), beat],
+                                axis=1).astype(np.float32)
     eda = arrays["eda"] - arrays["eda"].mean(axis=2, keepdims=True)
     out["eda"] = (eda / (float(eda[train].std()) or 1.0)).astype(np.float32)
     return out

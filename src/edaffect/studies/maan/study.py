@@ -197,6 +197,10 @@ def maan_table(
                          & (folds["dimension"] == dimension)].sort_values("fold")
             if mine.empty:
                 continue
+            if row.get("paper") and mine["protocol"].iloc[0] != PAPER_PROTOCOL:
+                raise ValueError(f"maan.table row {row['experiment']}: the paper's values were "
+                                 f"measured under the {PAPER_PROTOCOL!r} protocol; a "
+                                 f"{mine['protocol'].iloc[0]!r} row must not carry `paper`")
             entry = {"model": row["label"], "protocol": mine["protocol"].iloc[0],
                      "dimension": dimension, "n_folds": len(mine)}
             for key, name in METRICS.items():
@@ -219,13 +223,40 @@ def maan_table(
 
 
 PAPER_FOLDS = 10  # MAAN §4.1: "10-fold cross-validation"
+PAPER_PROTOCOL = "segment"  # the paper's folds are over segments, the one protocol its values fit
 
 
-def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS) -> str:
+def attention_note(model: dict) -> str:
+    """The attention as configured, against the paper's §2.2 (mask form, mixing, kernel)."""
+    form = model.get("attention_form", "scale")
+    mixing = model.get("attention_mixing", "channels")
+    text = ("features x mask (the paper's form)" if form == "scale" else
+            "features x (1 + mask) (DEVIATES: the paper scales by the mask)")
+    if mixing == "channels":
+        text += ("; inter-modality mixing: the concatenated ECG|EEG descriptor as the channels of "
+                 "a 1x1 convolution, so every mask sees both modalities (the paper's first "
+                 "convolution is not specified further)")
+    else:
+        kernel = int(model.get("attention_kernel", 3))
+        reach = ("spanning the whole descriptor" if kernel == 0 else
+                 f"{kernel} taps: only channels within {kernel // 2} of the ECG|EEG boundary see "
+                 "the other modality (DEVIATES from the paper's inter-modality attention)")
+        text += f"; a 1-channel convolution along the concatenated descriptor, {reach}"
+    return (f"Attention (maan.model): {text}. Choice: the paper's form with mixing that spans "
+            "both modalities, set from the paper's text before measuring; the earlier default "
+            "(x (1 + mask), 3 taps) was chosen by MAAN − Basic on the test folds (docs/maan.md).")
+
+
+def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS, *,
+                 model: dict | None = None, segments: dict | None = None) -> str:
     """The table's header: data, protocols, every deviation from the paper, the tests."""
+    model, segments = model or {}, segments or {}
     folds = f"Folds: {n_folds} per protocol" + (
         "." if n_folds == PAPER_FOLDS
         else f" (DEVIATES from the paper's {PAPER_FOLDS}-fold cross-validation; split.n_folds).")
+    train_share = 100 * (n_folds - 2) / n_folds
+    per_trial = segments.get("max_segments_per_trial")
+    seg_s, win_s = segments.get("segment_s", 10.0), segments.get("window_s", 1.0)
     return "\n".join([
         "# MAAN (Woo et al. 2023) on AMIGOS: ECG (HRV) + EEG (DE), with EDA as a third modality",
         "",
@@ -233,17 +264,31 @@ def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS) 
                     else "AMIGOS") + f". {config_note}",
         "Protocols: " + "; ".join(f"`{k}` = {v}" for k, v in PROTOCOL_NAMES.items()) + ".",
         folds,
-        "Deviations from the paper: labels are the study's per-subject k-means labels (the paper "
-        "does not say how it binarised); depths, widths, kernels and training settings are ours "
-        "(docs/maan.md); SEN & SPE = mean of sensitivity and specificity (the paper prints one "
-        "number); the `subject` protocol adds a validation fold for epoch choice. Paper values: "
-        "the paper's protocol only. Tests: corrected resampled t-test (Nadeau & Bengio) over folds "
-        "of ACC minus the Basic model of the same protocol.",
+        "Paper values (its Table 1) stand only beside the `segment` rows, the protocol they were "
+        "measured with; `subject` rows have none.",
+        attention_note(model),
+        "Deviations from the paper: "
+        f"(1) the `segment` protocol holds out a validation chunk beside the test chunk for the "
+        f"epoch choice, so it trains on {train_share:.0f} % of the segments (the paper's "
+        f"{PAPER_FOLDS}-fold cross-validation: 90 %, no validation); "
+        "(2) squeeze-excitation is channel-only (the paper cites Roy et al.'s spatial + channel "
+        "SE); (3) each U-Net unit has one level (one pooling; the paper gives no depth); "
+        "(4) " + (f"{per_trial} evenly spread {seg_s:g}-s segments per trial (the paper: every "
+                  "segment)" if per_trial else f"every {seg_s:g}-s segment of a trial") + "; "
+        f"(5) the EEG input is a DE map per {win_s:g}-s window (4 bands x 14 electrodes x "
+        f"{seg_s / win_s:g} windows; the paper: DE per band and channel over the segment); "
+        "(6) the RR input gets a second channel, 1 = beat, 0 = zero padding (z-scored RR would "
+        "otherwise put a beat at the training mean at the padding's value); "
+        "(7) labels are the study's per-subject k-means labels (the paper does not say how it "
+        "binarised); (8) widths, kernels and training settings are ours (docs/maan.md); "
+        "(9) SEN & SPE = mean of sensitivity and specificity (the paper prints one number); "
+        "(10) the `subject` protocol (ours) adds a validation fold for the epoch choice.",
+        "Tests: corrected resampled t-test (Nadeau & Bengio) over folds of ACC minus the Basic "
+        "model of the same protocol.",
     ] + ([
         "Synthetic data: whether MAAN beats the Basic model is measured at AMIGOS's 40 "
-        "participants over training seeds and independent synthetic datasets in docs/maan.md "
-        "(benchmarks/maan_compare.py, maan_pool.py); a single run's differences, as here, are "
-        "within the fold noise.",
+        "participants over training seeds in docs/maan.md (benchmarks/maan_compare.py, "
+        "maan_pool.py); a single run's differences, as here, are within the fold noise.",
     ] if synthetic else []))
 
 
@@ -316,14 +361,19 @@ def fused_features(predictions_csv: str) -> tuple[np.ndarray, np.ndarray]:
 
 def write_report(
     *, metrics: list[str], predictions: list[str], paper_csv: str, rows: list[dict],
-    figure: dict, synthetic: bool, config_note: str, outputs: dict,
+    figure: dict, synthetic: bool, config_note: str, outputs: dict, model: dict | None = None,
+    segments: dict | None = None,
 ) -> pd.DataFrame:
-    """Rule maan_report: the table (csv, md with its header, tex) and the figure."""
+    """Rule maan_report: the table (csv, md with its header, tex) and the figure; `model` and
+    `segments` (config maan.*) go into the header's deviations."""
+    from edaffect.io.config_schema import schema_defaults
     from edaffect.reporting.paper import load_paper_values
 
     folds = fold_frame(metrics)
     table = maan_table(folds, rows, load_paper_values(paper_csv))
-    header = table_header(config_note, synthetic, int(folds["fold"].nunique()))
+    header = table_header(config_note, synthetic, int(folds["fold"].nunique()),
+                          model={**schema_defaults("maan", "model"), **(model or {})},
+                          segments=segments)
     atomic.write_with(Path(outputs["csv"]), lambda p: table.to_csv(p, index=False))
     atomic.write_with(Path(outputs["md"]), lambda p: p.write_text(
         header + "\n\n" + table.to_markdown(index=False) + "\n"))
