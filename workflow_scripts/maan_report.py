@@ -11,5 +11,5 @@ write_report(
     metrics=list(smk.input.metrics), predictions=list(smk.input.predictions),
     paper_csv=smk.input.paper, rows=list(smk.params.rows), figure=dict(smk.params.figure),
     synthetic=bool(smk.params.synthetic), config_note=smk.params.config_note,
-    outputs=dict(smk.output),
+    outputs=dict(smk.output), ceiling=smk.params.ceiling, ceiling_csv=list(smk.input.ceilings),
 )

@@ -173,21 +173,40 @@ FAMILY = ModelFamily(
 
 
 def fold_frame(metrics_paths: list[str]) -> pd.DataFrame:
+    """One row per fold's metrics.json, with whether its test predictions (predictions.csv
+    beside it) are all one class and the test fold's majority share."""
+    from edaffect.planted_ceiling import majority_share
+    from edaffect.reporting.result_tables import single_class
+
     rows = []
     for path in metrics_paths:
         m = json.loads(Path(path).read_text())
-        rows.append({k: m[k] for k in ("experiment", "protocol", "dimension", "fold",
-                                       "accuracy", "sensitivity", "specificity", "sen_spe",
-                                       "ppr", "n_test", "n_train")})
+        row = {k: m[k] for k in ("experiment", "protocol", "dimension", "fold", "accuracy",
+                                 "sensitivity", "specificity", "sen_spe", "ppr", "n_test",
+                                 "n_train")}
+        predictions = Path(path).with_name("predictions.csv")
+        pred = pd.read_csv(predictions, usecols=["y_true", "y_pred"])
+        row["single_class"] = single_class(pred, predictions)
+        row["majority"] = majority_share(pred["y_true"])
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
 def maan_table(
-    folds: pd.DataFrame, rows: list[dict], paper: pd.DataFrame | None
+    folds: pd.DataFrame, rows: list[dict], paper: pd.DataFrame | None,
+    ceiling: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (table row, protocol, dimension): mean ± SD over folds of ACC, SEN & SPE, PPR,
-    the paper's value beside, and the corrected paired test of ACC vs Basic (same protocol)."""
+    the paper's value beside, the corrected paired test of ACC vs Basic (same protocol), the
+    single-class folds and (`ceiling`: planted_ceiling.csv) the share of the planted ceiling."""
+    from edaffect.planted_ceiling import share_recovered
+    from edaffect.planted_ceiling import summary as ceiling_summary
     from edaffect.reporting.paper import paper_value
+    from edaffect.reporting.result_tables import (
+        SINGLE_CLASS_MARK,
+        single_class_cell,
+        single_class_flagged,
+    )
     from edaffect.reporting.statistics import compare_fold_frames, format_comparison
 
     out = []
@@ -214,15 +233,46 @@ def maan_table(
                     compare_fold_frames(mine, ref.sort_values("fold"), "accuracy"))
             else:
                 entry["ACC vs Basic"] = "reference" if basic else ""
+            k, n = int(mine["single_class"].sum()), len(mine)
+            entry["single-class folds"] = single_class_cell(k, n)
+            if single_class_flagged(k, n):
+                entry["model"] = f"{SINGLE_CLASS_MARK} {entry['model']}"
+            if ceiling is not None:
+                share = float("nan")
+                ceil = ceiling_summary(ceiling, dimension)
+                if entry["protocol"] == "subject" and ceil:
+                    share = share_recovered(100 * mine["accuracy"].mean(),
+                                            100 * mine["majority"].mean(), ceil["accuracy_mean"])
+                entry["share of ceiling"] = "—" if np.isnan(share) else f"{100 * share:.0f} %"
             out.append(entry)
-    return pd.DataFrame(out)
+    if ceiling is not None:
+        for dimension in sorted(folds["dimension"].unique()):
+            ceil = ceiling_summary(ceiling, dimension)
+            if not ceil:
+                continue
+            out.append({
+                "model": CEILING_LABEL, "protocol": "subject", "dimension": dimension,
+                "n_folds": ceil["n_folds"],
+                "ACC (%)": f"{ceil['accuracy_mean']:.1f} ± {ceil['accuracy_std']:.1f}",
+                "share of ceiling": f"ceiling (majority {ceil['majority_mean']:.1f})",
+            })
+    return pd.DataFrame(out).fillna("—")
+
+
+CEILING_LABEL = "planted ceiling"
 
 
 PAPER_FOLDS = 10  # MAAN §4.1: "10-fold cross-validation"
 
 
-def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS) -> str:
-    """The table's header: data, protocols, every deviation from the paper, the tests."""
+def table_header(
+    config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS, ceiling: dict | None = None
+) -> str:
+    """The table's header: data, protocols, every deviation from the paper, the tests, the
+    single-class folds and (`ceiling`: config planted_ceiling) what the ceiling row is."""
+    from edaffect.planted_ceiling import describe
+    from edaffect.reporting.result_tables import SINGLE_CLASS_NOTE
+
     folds = f"Folds: {n_folds} per protocol" + (
         "." if n_folds == PAPER_FOLDS
         else f" (DEVIATES from the paper's {PAPER_FOLDS}-fold cross-validation; split.n_folds).")
@@ -239,7 +289,13 @@ def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS) 
         "number); the `subject` protocol adds a validation fold for epoch choice. Paper values: "
         "the paper's protocol only. Tests: corrected resampled t-test (Nadeau & Bengio) over folds "
         "of ACC minus the Basic model of the same protocol.",
+        SINGLE_CLASS_NOTE.strip(),
     ] + ([
+        describe(ceiling) + " The ceiling's folds are the `subject` protocol's (splits.csv); "
+        "a `segment`-protocol row has no share.",
+    ] if ceiling is not None and synthetic else [
+        "Planted ceiling: none (real data: no ground truth to fit it on).",
+    ] if ceiling is not None else []) + ([
         "Synthetic data: whether MAAN beats the Basic model is measured at AMIGOS's 40 "
         "participants over training seeds and independent synthetic datasets in docs/maan.md "
         "(benchmarks/maan_compare.py, maan_pool.py); a single run's differences, as here, are "
@@ -317,13 +373,17 @@ def fused_features(predictions_csv: str) -> tuple[np.ndarray, np.ndarray]:
 def write_report(
     *, metrics: list[str], predictions: list[str], paper_csv: str, rows: list[dict],
     figure: dict, synthetic: bool, config_note: str, outputs: dict,
+    ceiling: dict | None = None, ceiling_csv: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Rule maan_report: the table (csv, md with its header, tex) and the figure."""
+    """Rule maan_report: the table (csv, md with its header, tex) and the figure; `ceiling`
+    (config planted_ceiling, when the table prints it) with `ceiling_csv` (synthetic data)."""
+    from edaffect.planted_ceiling import load_ceiling
     from edaffect.reporting.paper import load_paper_values
 
     folds = fold_frame(metrics)
-    table = maan_table(folds, rows, load_paper_values(paper_csv))
-    header = table_header(config_note, synthetic, int(folds["fold"].nunique()))
+    ceiling_folds = load_ceiling(ceiling_csv[0]) if ceiling is not None and ceiling_csv else None
+    table = maan_table(folds, rows, load_paper_values(paper_csv), ceiling_folds)
+    header = table_header(config_note, synthetic, int(folds["fold"].nunique()), ceiling)
     atomic.write_with(Path(outputs["csv"]), lambda p: table.to_csv(p, index=False))
     atomic.write_with(Path(outputs["md"]), lambda p: p.write_text(
         header + "\n\n" + table.to_markdown(index=False) + "\n"))
