@@ -591,3 +591,51 @@ def kept_models(paths):
     """model.pt output(s): temp() unless config training.keep_models."""
     return paths if config["training"]["keep_models"] else temp(paths)
 
+
+def kept_model_pairs():
+    """(experiment, dataset) of training.kept_models whose dataset is configured, checked:
+    networks `edaffect predict` serves (rtcan1d), trained in every dimension."""
+    pairs = []
+    for entry in config["training"]["kept_models"]:
+        name, dataset = entry["experiment"], entry["dataset"]
+        if dataset not in DATASETS:
+            continue
+        exp = experiment_config(name)
+        if exp["model"] != "rtcan1d" or name in SOME_DIMENSIONS or dataset not in exp["datasets"]:
+            raise ValueError(
+                f"config training.kept_models: {name} on {dataset} is not an rtcan1d experiment "
+                "trained on that dataset in every dimension (what edaffect predict serves)"
+            )
+        pairs.append((name, dataset))
+    return list(dict.fromkeys(pairs))
+
+
+def kept_models_regex(pairs):
+    """A constraint of wildcard `experiment` that matches only the kept (experiment, dataset)
+    pairs: each name followed by a lookahead for its datasets (RUN_DIR spells the dataset right
+    after the experiment); matches nothing without pairs."""
+    if "{experiment}/{dataset}/" not in RUN_DIR:
+        raise ValueError(f"kept_models_regex: RUN_DIR {RUN_DIR} changed its layout")
+    datasets = {}
+    for name, dataset in pairs:
+        datasets.setdefault(name, []).append(re.escape(dataset))
+    return (
+        "|".join(
+            f"{re.escape(name)}(?=/(?:{'|'.join(names)})/)" for name, names in datasets.items()
+        )
+        or "(?!)"
+    )
+
+
+KEPT_MODELS = kept_model_pairs()
+KEPT_MODELS_REGEX = kept_models_regex(KEPT_MODELS)
+
+
+def kept_model_files():
+    """model.pt of every dimension and fold of the kept pairs (targets of `all`)."""
+    return [
+        f"{run_dir(name, dataset, dim, fold)}/model.pt"
+        for name, dataset in KEPT_MODELS
+        for dim in DIMENSIONS
+        for fold in FOLDS
+    ]
