@@ -85,7 +85,7 @@ def test_tiny_study_builds_the_tables(tiny_study):
     assert list(table3["experiment"]) == ["r_e", "svm_eda", *["planted_ceiling"] * 2]
     ceiling = table3[table3["source"] == "planted ceiling"]
     assert list(ceiling["dataset"]) == ["deap", "pmemo"]
-    assert ((ceiling["valence_accuracy_mean"] > 0) & (ceiling["valence_accuracy_mean"] <= 100)).all()
+    assert ceiling["valence_accuracy_mean"].between(0, 100).all()
     assert table3.loc[0, "valence_single_class_known"] == 3  # one per fold
     assert (tiny_study / "results/figures/fig3.png").stat().st_size > 10_000
     for name in ("table1", "table2", "table3"):
