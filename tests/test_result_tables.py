@@ -287,3 +287,12 @@ def test_predictions_without_y_pred_name_the_file(tmp_path):
         path.with_name("predictions.csv"), index=False)
     with pytest.raises(ValueError, match=r"predictions\.csv: predictions\.csv lacks column"):
         load_fold_metrics([path])
+
+
+def test_share_of_ceiling_cells():
+    from edaffect.reporting.result_tables import _fmt_share
+
+    assert _fmt_share("ours", -0.004, 55.0) == "0 %"  # never "-0 %"
+    assert _fmt_share("ours", 0.456, 55.0) == "46 %"
+    assert _fmt_share("ours", float("nan"), 55.0) == "—"
+    assert _fmt_share("planted ceiling", float("nan"), 55.04) == "ceiling (majority 55.0)"

@@ -243,7 +243,7 @@ def maan_table(
                 if entry["protocol"] == "subject" and ceil:
                     share = share_recovered(100 * mine["accuracy"].mean(),
                                             100 * mine["majority"].mean(), ceil["accuracy_mean"])
-                entry["share of ceiling"] = "—" if np.isnan(share) else f"{100 * share:.0f} %"
+                entry["share of ceiling"] = "—" if np.isnan(share) else f"{round(100 * share):d} %"
             out.append(entry)
     if ceiling is not None:
         for dimension in sorted(folds["dimension"].unique()):

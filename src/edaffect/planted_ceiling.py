@@ -177,6 +177,6 @@ def describe(settings: dict) -> str:
         "hide these quantities from any model (docs/ceiling.md). Share of ceiling = "
         "(ours − majority) / (ceiling − majority), majority = the test fold's majority-class "
         "share (the best a constant prediction scores there), each averaged over folds; rows "
-        "on all subjects (fraction 1.0) only."
+        "on all subjects (fraction 1.0) only; — where the ceiling does not beat the majority."
     )
 

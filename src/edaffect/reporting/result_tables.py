@@ -362,7 +362,7 @@ def _fmt_share(source, share, majority) -> str:
         return "—" if _missing(majority) else f"ceiling (majority {majority:.1f})"
     if _missing(share):
         return "—"
-    return f"{100.0 * share:.0f} %"
+    return f"{round(100.0 * share):d} %"  # an int: never "-0 %"
 
 
 def display_table(table: str, numeric: pd.DataFrame) -> pd.DataFrame:
