@@ -296,3 +296,17 @@ def test_share_of_ceiling_cells():
     assert _fmt_share("ours", 0.456, 55.0) == "46 %"
     assert _fmt_share("ours", float("nan"), 55.0) == "—"
     assert _fmt_share("planted ceiling", float("nan"), 55.04) == "ceiling (majority 55.0)"
+
+
+def test_real_data_gets_no_ceiling_row_and_the_header_says_why(tmp_path):
+    rows = [{"experiment": "r_f", "dataset": "deap", "paper": {"method": "R_f", "dataset": "DEAP"}}]
+    paths = [write_run(tmp_path, "r_f", "deap", dim, fold, 0.6, 0.6)
+             for dim in ("valence", "arousal") for fold in range(3)]
+    config = make_config({"table5": rows})
+    config["planted_ceiling"] = {"tables": ["table5"], "features": ["n_scr"], "c": 1.0}
+    out = tmp_path / "t"
+    frame = write_result_table("table5", paths, config, {}, out / "t.csv", out / "t.md",
+                               out / "t.tex", ceiling_paths=[])
+    assert list(frame["source"]) == ["ours"] and "valence_share_of_ceiling" not in frame
+    md = (out / "t.md").read_text()
+    assert "Planted ceiling: none for deap (real data" in md and "share of ceiling" not in md
