@@ -153,6 +153,46 @@ def config_json(*keys):
     return json.dumps(node, sort_keys=True)
 
 
+# ---- the planted ceiling (rules/baselines.smk; edaffect.training.planted_ceiling) ----
+
+CEILING = config["planted_ceiling"]
+
+
+def ceiling_datasets(table):
+    """Configured synthetic datasets whose rows `table` (table3..6, maan) prints with the
+    ceiling; none when the table does not print it (config planted_ceiling.tables)."""
+    if table not in CEILING["tables"]:
+        return []
+    if table == "maan":
+        datasets = ["amigos"]
+    else:
+        datasets = [row["dataset"] for row in table_rows(table)]
+    return [d for d in dict.fromkeys(datasets) if d in DATASETS and is_synthetic(d)]
+
+
+def ceiling_csv(dataset):
+    return f"results/{dataset}/planted_ceiling.csv"
+
+
+def table_ceilings(table):
+    """The planted_ceiling.csv files a table rule reads."""
+    return [ceiling_csv(d) for d in ceiling_datasets(table)]
+
+
+def ceiling_inputs(wildcards):
+    """The generator's ground truth, the study's labels and folds of one synthetic dataset."""
+    if not is_synthetic(wildcards.dataset):
+        raise ValueError(
+            f"planted ceiling: datasets.{wildcards.dataset} is real (synthetic: false); only "
+            "synthetic data has the ground truth it is fitted on"
+        )
+    return {
+        "ground_truth": dataset_source(wildcards),
+        "labels": f"results/{wildcards.dataset}/labels.csv",
+        "splits": f"results/{wildcards.dataset}/splits.csv",
+    }
+
+
 # ---- input functions of rules/decomposition.smk ----
 
 
@@ -362,6 +402,11 @@ def ressin_table2_metrics(wildcards):
     ]
 
 
+def ressin_table2_predictions(wildcards):
+    """The test predictions beside each metrics.json of Table 2 (its single-class folds)."""
+    return [p.replace("metrics.json", "predictions.csv") for p in ressin_table2_metrics(wildcards)]
+
+
 def ressin_table2_experiments():
     """Every experiment Table 2 reads (Res-SIN rows and the SVM + music baseline)."""
     names = list(RESSIN_TABLE2["components"].values())
@@ -534,3 +579,52 @@ def maan_table_runs(name):
 def kept_models(paths):
     """model.pt output(s): temp() unless config training.keep_models."""
     return paths if config["training"]["keep_models"] else temp(paths)
+
+
+def kept_model_pairs():
+    """(experiment, dataset) of training.kept_models whose dataset is configured, checked:
+    networks `edaffect predict` serves (rtcan1d), trained in every dimension."""
+    pairs = []
+    for entry in config["training"]["kept_models"]:
+        name, dataset = entry["experiment"], entry["dataset"]
+        if dataset not in DATASETS:
+            continue
+        exp = experiment_config(name)
+        if exp["model"] != "rtcan1d" or name in SOME_DIMENSIONS or dataset not in exp["datasets"]:
+            raise ValueError(
+                f"config training.kept_models: {name} on {dataset} is not an rtcan1d experiment "
+                "trained on that dataset in every dimension (what edaffect predict serves)"
+            )
+        pairs.append((name, dataset))
+    return list(dict.fromkeys(pairs))
+
+
+def kept_models_regex(pairs):
+    """A constraint of wildcard `experiment` that matches only the kept (experiment, dataset)
+    pairs: each name followed by a lookahead for its datasets (RUN_DIR spells the dataset right
+    after the experiment); matches nothing without pairs."""
+    if "{experiment}/{dataset}/" not in RUN_DIR:
+        raise ValueError(f"kept_models_regex: RUN_DIR {RUN_DIR} changed its layout")
+    datasets = {}
+    for name, dataset in pairs:
+        datasets.setdefault(name, []).append(re.escape(dataset))
+    return (
+        "|".join(
+            f"{re.escape(name)}(?=/(?:{'|'.join(names)})/)" for name, names in datasets.items()
+        )
+        or "(?!)"
+    )
+
+
+KEPT_MODELS = kept_model_pairs()
+KEPT_MODELS_REGEX = kept_models_regex(KEPT_MODELS)
+
+
+def kept_model_files():
+    """model.pt of every dimension and fold of the kept pairs (targets of `all`)."""
+    return [
+        f"{run_dir(name, dataset, dim, fold)}/model.pt"
+        for name, dataset in KEPT_MODELS
+        for dim in DIMENSIONS
+        for fold in FOLDS
+    ]

@@ -46,6 +46,7 @@ rule maan_report:
         metrics=maan_table_runs("metrics.json"),
         predictions=maan_table_runs("predictions.csv"),
         paper=MAAN_PAPER_TABLES,
+        ceilings=table_ceilings("maan"),
     output:
         csv="results/tables/maan_table.csv",
         md="results/tables/maan_table.md",
@@ -63,6 +64,7 @@ rule maan_report:
         model=MAAN["model"],
         segments=MAAN["segments"],
         synthetic=is_synthetic(MAAN_DATASET) if MAAN_ENABLED else True,
+        ceiling=CEILING if "maan" in CEILING["tables"] else None,
         config_note=f"seed {config['seed']}; config: maan.*, experiments maan_* (docs/maan.md)",
     log:
         "results/logs/maan_report/maan_report.log",

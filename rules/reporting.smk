@@ -23,6 +23,7 @@ rule table3:
     input:
         metrics=table_metrics("table3"),
         predictions=table_predictions("table3"),
+        ceilings=table_ceilings("table3"),
     output:
         csv="results/tables/table3.csv",
         md="results/tables/table3.md",
@@ -43,6 +44,7 @@ use rule table3 as table4 with:
     input:
         metrics=table_metrics("table4"),
         predictions=table_predictions("table4"),
+        ceilings=table_ceilings("table4"),
     output:
         csv="results/tables/table4.csv",
         md="results/tables/table4.md",
@@ -59,6 +61,7 @@ use rule table3 as table5 with:
     input:
         metrics=table_metrics("table5"),
         predictions=table_predictions("table5"),
+        ceilings=table_ceilings("table5"),
     output:
         csv="results/tables/table5.csv",
         md="results/tables/table5.md",
@@ -75,6 +78,7 @@ use rule table3 as table6 with:
     input:
         metrics=table_metrics("table6"),
         predictions=table_predictions("table6"),
+        ceilings=table_ceilings("table6"),
     output:
         csv="results/tables/table6.csv",
         md="results/tables/table6.md",

@@ -118,6 +118,7 @@ rule ressin_table1:
 rule ressin_table2:
     input:
         metrics=ressin_table2_metrics,
+        predictions=ressin_table2_predictions,
     output:
         csv="results/tables/ressin_table2.csv",
         md="results/tables/ressin_table2.md",

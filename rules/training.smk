@@ -14,7 +14,11 @@
 # The epoch is chosen on the validation fold, the test fold is scored once; a killed job
 # resumes from results/runs/.../fold{fold}/checkpoint/.  Outputs are requested by the tables.
 # model.pt is temp() unless `training.keep_models` (a runtime choice): Snakemake deletes it once
-# its readers (the Grad-CAM figures) have run, and a missing temp file reruns nothing.
+# its readers (the Grad-CAM figures) have run, and a missing temp file reruns nothing.  The fold
+# models of `training.kept_models` (experiment, dataset) are kept, for `edaffect predict`: the
+# *_kept twins write them without temp() (their experiment constraint matches only those pairs).
+
+ALL_TARGETS.extend(kept_model_files())
 
 
 rule train_fold:
@@ -89,17 +93,35 @@ use rule train_fold as train_fold_cpu with:
         experiment=CPU_TRAINED_REGEX,
 
 
-# Only one of the layouts may produce a run's files.
+use rule train_fold as train_fold_kept with:
+    output:
+        metrics=f"{RUN_DIR}/metrics.json",
+        predictions=f"{RUN_DIR}/predictions.csv",
+        model=f"{RUN_DIR}/model.pt",
+    wildcard_constraints:
+        experiment=KEPT_MODELS_REGEX,
+
+
+use rule train_folds as train_folds_kept with:
+    output:
+        metrics=packed_fold_outputs("metrics.json"),
+        predictions=packed_fold_outputs("predictions.csv"),
+        model=packed_fold_outputs("model.pt"),
+    wildcard_constraints:
+        experiment=KEPT_MODELS_REGEX,
+
+
+# Only one of the layouts may produce a run's files; a kept pair's twin before its rule.
 if FOLD_MODE == "per_fold":
 
-    ruleorder: train_fold > train_folds
+    ruleorder: train_fold_kept > train_fold > train_folds_kept > train_folds
     ruleorder: train_fold > train_dimension_folds
     ruleorder: train_fold_cpu > train_folds_cpu
     ruleorder: train_fold_cpu > train_dimension_folds
 
 else:
 
-    ruleorder: train_folds > train_fold
+    ruleorder: train_folds_kept > train_folds > train_fold_kept > train_fold
     ruleorder: train_dimension_folds > train_fold
     ruleorder: train_folds_cpu > train_fold_cpu
     ruleorder: train_dimension_folds > train_fold_cpu

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -81,7 +82,11 @@ def tiny_study(tmp_path_factory, repo_root) -> Path:
 
 def test_tiny_study_builds_the_tables(tiny_study):
     table3 = pd.read_csv(tiny_study / "results/tables/table3.csv", skiprows=1)  # 1: provenance
-    assert list(table3["experiment"]) == ["r_e", "svm_eda"]
+    assert list(table3["experiment"]) == ["r_e", "svm_eda", *["planted_ceiling"] * 2]
+    ceiling = table3[table3["source"] == "planted ceiling"]
+    assert list(ceiling["dataset"]) == ["deap", "pmemo"]
+    assert ceiling["valence_accuracy_mean"].between(0, 100).all()
+    assert table3.loc[0, "valence_single_class_known"] == 3  # one per fold
     assert (tiny_study / "results/figures/fig3.png").stat().st_size > 10_000
     for name in ("table1", "table2", "table3"):
         text = (tiny_study / f"results/tables/{name}.md").read_text()
@@ -107,10 +112,13 @@ def test_corrupt_trial_is_excluded_not_fatal(tiny_study):
 
 def test_rerun_is_a_no_op(tiny_study, repo_root):
     """Also with the fold models gone: model.pt is temp() by default (training.keep_models),
-    deleted once no target needs it, and a missing temp file reruns nothing."""
+    deleted once no target needs it, and a missing temp file reruns nothing; only those of
+    training.kept_models (here r_e on DEAP) stay."""
     runs = tiny_study / "results/runs"
     assert len(list(runs.rglob("metrics.json"))) == 12
-    assert not list(runs.rglob("model.pt"))
+    kept = sorted(p.relative_to(runs).as_posix() for p in runs.rglob("model.pt"))
+    assert kept == [f"r_e/deap/{dim}/fold{k}/model.pt" for dim in ("arousal", "valence")
+                    for k in range(3)]
     proc = snakemake(tiny_study, repo_root, "--dry-run", *TARGETS)
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
@@ -189,3 +197,30 @@ def test_add_a_model_through_config_only(tiny_study, repo_root, tmp_path):
             assert metrics["accuracy"] == pytest.approx(accuracy)
     table3 = pd.read_csv(tiny_study / "results/tables/table3.csv", skiprows=1)
     assert "toy_eda" in set(table3["experiment"])
+
+
+def readme_predict_command(repo_root: Path) -> list[str]:
+    """The command of the README's "Use a trained model" example, as words."""
+    text = (repo_root / "README.md").read_text()
+    section = text.split("## Use a trained model", 1)[1]
+    block = section.split("```bash", 1)[1].split("```", 1)[0]
+    return shlex.split(block.replace("\\\n", " "))
+
+
+def test_readme_predict_example_runs_after_the_study(tiny_study, repo_root, tmp_path):
+    """The README example, verbatim but for the paths of the venv and of tests/data, on the
+    fold models the study kept (training.kept_models: r_e on DEAP)."""
+    words = readme_predict_command(repo_root)
+    assert words[:2] == [".venv/bin/edaffect", "predict"] and "--audio" not in words
+    words[0] = str(Path(sys.executable).with_name("edaffect"))
+    words = [str(repo_root / w) if w.startswith("tests/data/") else w for w in words]
+    work = tmp_path / "user"
+    shutil.copytree(tiny_study / "results/runs/r_e", work / "results/runs/r_e")
+    proc = subprocess.run(words, cwd=work, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = pd.read_csv(work / "probabilities.csv")
+    assert len(table) >= 1
+    for dim in ("valence", "arousal"):
+        assert table[f"{dim}_p_high"].between(0, 1).all()
+        assert np.allclose(table[f"{dim}_p_high"] + table[f"{dim}_p_low"], 1.0)
+    assert (work / "gradcam.png").stat().st_size > 10_000

@@ -12,4 +12,5 @@ write_report(
     paper_csv=smk.input.paper, rows=list(smk.params.rows), figure=dict(smk.params.figure),
     synthetic=bool(smk.params.synthetic), config_note=smk.params.config_note,
     outputs=dict(smk.output), model=dict(smk.params.model), segments=dict(smk.params.segments),
+    ceiling=smk.params.ceiling, ceiling_csv=list(smk.input.ceilings),
 )

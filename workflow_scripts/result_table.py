@@ -16,5 +16,6 @@ frame = write_result_table(
     out.csv,
     out.md,
     out.tex,
+    ceiling_paths=list(smk.input.ceilings),
 )
 log.info("%s: %d rows written to %s", params.table, len(frame), out.md)

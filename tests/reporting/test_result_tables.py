@@ -214,3 +214,99 @@ def test_fig4_points_and_files(tmp_path, paper_tables):
     assert point["n_subjects"] == 4 and point["percent"] == pytest.approx(100)
     assert point["paper"] == pytest.approx(60.48)
     assert (tmp_path / "f.png").stat().st_size > 1000 and (tmp_path / "f.pdf").is_file()
+
+
+def predict_one_class(metrics_path: Path, y_true=(0, 1, 1, 0)) -> None:
+    """Replace a run's predictions.csv by one whose test predictions are all class 1."""
+    n = len(y_true)
+    pd.DataFrame({"trial_id": [f"t{i}" for i in range(n)], "subject": ["u"] * n,
+                  "y_true": list(y_true), "y_pred": [1] * n, "p_high": [0.9] * n}).to_csv(
+        metrics_path.with_name("predictions.csv"), index=False)
+
+
+def test_single_class_folds_and_planted_ceiling(tmp_path, paper_tables):
+    """r_e/deap predicts one class in 3 of 5 valence folds (flagged), 2 of 5 arousal folds;
+    r_f/pmemo never.  The pmemo ceiling is 80 % over a 50 % majority: r_f's 65 % is half."""
+    from edaffect.reporting.result_tables import markdown_table_html
+
+    rows = [
+        {"experiment": "r_e", "dataset": "deap",
+         "paper": {"method": "RTCAG", "dataset": "DEAP", "subset": "100%", "input": "EDA"}},
+        {"experiment": "r_f", "dataset": "pmemo",
+         "paper": {"method": "RTCAN-1D", "dataset": "PMEmo", "subset": "100%",
+                   "input": "EDA + Music"}},
+    ]
+    paths = []
+    for dim, one_class in (("valence", 3), ("arousal", 2)):
+        for fold in range(N_FOLDS):
+            path = write_run(tmp_path, "r_e", "deap", dim, fold, 0.5, 0.0)
+            if fold < one_class:
+                predict_one_class(path)
+            paths.append(path)
+            paths.append(write_run(tmp_path, "r_f", "pmemo", dim, fold, 0.65, 0.6))
+    ceiling = tmp_path / "results/pmemo/planted_ceiling.csv"
+    ceiling.parent.mkdir(parents=True)
+    pd.DataFrame([
+        {"dataset": "pmemo", "dimension": dim, "fold": fold, "accuracy": 0.8, "majority": 0.5,
+         "n_train": 60, "n_test": 20, "n_subjects_test": 2, "features": "n_scr", "c": 1.0}
+        for dim in ("valence", "arousal") for fold in range(N_FOLDS)
+    ]).to_csv(ceiling, index=False)
+    config = make_config({"table3": rows})
+    config["planted_ceiling"] = {"tables": ["table3"], "features": ["n_scr"], "c": 1.0}
+    out = tmp_path / "t"
+    experiments = {"r_e": {"fraction": 1.0}, "r_f": {"fraction": 1.0}}
+    frame = write_result_table("table3", paths, config, experiments, out / "t.csv",
+                               out / "t.md", out / "t.tex", paper_tables=paper_tables,
+                               ceiling_paths=[ceiling])
+    numbers = read_csv(out / "t.csv")
+    r_e = numbers[numbers.experiment == "r_e"].iloc[0]
+    assert (r_e["valence_single_class_folds"], r_e["arousal_single_class_folds"]) == (3, 2)
+    assert bool(r_e["valence_single_class_flag"]) and not bool(r_e["arousal_single_class_flag"])
+    r_f = frame[frame.experiment == "r_f"].iloc[0]
+    assert r_f["valence_single_class_folds"] == 0
+    assert r_f["valence_share_of_ceiling"] == pytest.approx(0.5)
+    assert np.isnan(r_e["valence_share_of_ceiling"])  # deap is real here: no ceiling
+    ceiling_row = frame[frame.source == "planted ceiling"]
+    assert list(ceiling_row["dataset"]) == ["pmemo"]
+    assert ceiling_row.iloc[0]["arousal_accuracy_mean"] == pytest.approx(80.0)
+    md = (out / "t.md").read_text()
+    assert "| ⚠ RTCAG" in md and "3/5 ⚠" in md and "| 2/5 " in md and "| 0/5 " in md
+    assert "50 %" in md and "ceiling (majority 50.0)" in md
+    header = md.splitlines()[0]
+    assert "Single-class folds k/n" in header and "noisy-electrode" in header
+    assert "Planted ceiling: none for deap" in header
+    assert r"$\triangle$" in (out / "t.tex").read_text()
+    markdown_table_html(out / "t.md", out / "t.html", "Table 3")
+    page = (out / "t.html").read_text()
+    assert page.count('<tr class="single-class">') == 1
+
+
+def test_predictions_without_y_pred_name_the_file(tmp_path):
+    path = write_run(tmp_path, "x", "pmemo", "valence", 0, 0.7, 0.5)
+    pd.DataFrame({"trial_id": ["a"], "subject": ["s"], "y_true": [1]}).to_csv(
+        path.with_name("predictions.csv"), index=False)
+    with pytest.raises(ValueError, match=r"predictions\.csv: predictions\.csv lacks column"):
+        load_fold_metrics([path])
+
+
+def test_share_of_ceiling_cells():
+    from edaffect.reporting.result_tables import _fmt_share
+
+    assert _fmt_share("ours", -0.004, 55.0) == "0 %"  # never "-0 %"
+    assert _fmt_share("ours", 0.456, 55.0) == "46 %"
+    assert _fmt_share("ours", float("nan"), 55.0) == "—"
+    assert _fmt_share("planted ceiling", float("nan"), 55.04) == "ceiling (majority 55.0)"
+
+
+def test_real_data_gets_no_ceiling_row_and_the_header_says_why(tmp_path):
+    rows = [{"experiment": "r_f", "dataset": "deap", "paper": {"method": "R_f", "dataset": "DEAP"}}]
+    paths = [write_run(tmp_path, "r_f", "deap", dim, fold, 0.6, 0.6)
+             for dim in ("valence", "arousal") for fold in range(3)]
+    config = make_config({"table5": rows})
+    config["planted_ceiling"] = {"tables": ["table5"], "features": ["n_scr"], "c": 1.0}
+    out = tmp_path / "t"
+    frame = write_result_table("table5", paths, config, {}, out / "t.csv", out / "t.md",
+                               out / "t.tex", ceiling_paths=[])
+    assert list(frame["source"]) == ["ours"] and "valence_share_of_ceiling" not in frame
+    md = (out / "t.md").read_text()
+    assert "Planted ceiling: none for deap (real data" in md and "share of ceiling" not in md

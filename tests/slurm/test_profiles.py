@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from edaffect.io.config_schema import schema_defaults
+
 sys.path.insert(0, str(Path(__file__).parent))
 import study_check  # noqa: E402
 
@@ -102,22 +104,29 @@ def test_readme_slurm_command_plans_one_gpu_job_per_fold(tmp_path):
     out = _dry_run(tmp_path, REPO / "profiles" / "slurm", "all")
     packed = _dry_run(tmp_path, REPO / "profiles" / "local", "all")
     assert planned(out, "train_folds") == planned(out, "train_folds_cpu") == 0
-    assert planned(out, "train_dimension_folds") == 0
+    assert planned(out, "train_folds_kept") == planned(out, "train_dimension_folds") == 0
     assert planned(packed, "train_fold") == planned(packed, "train_fold_cpu") == 0
+    assert planned(packed, "train_fold_kept") == 0
+    # the folds of training.kept_models train in the *_kept twins (model.pt not temp())
+    gpu_folds = planned(out, "train_fold") + planned(out, "train_fold_kept")
+    gpu_packed = planned(packed, "train_folds") + planned(packed, "train_folds_kept")
     # every packed job (one experiment x dataset: every dimension's folds) becomes
     # n_dimensions x n_folds jobs, the refined-label experiment's (one dimension) n_folds; every
     # network, Res-SIN and MAAN fold (rule train_fold) asks for a GPU, the SVM / stimulus /
     # continuous baselines (train_fold_cpu) for none
     n_dims = len(config["dimensions"])
+    assert planned(out, "train_fold_kept") == n_folds * n_dims * planned(packed, "train_folds_kept")
+    kept = schema_defaults("training")["kept_models"]  # config.yaml keeps the default
+    assert planned(packed, "train_folds_kept") == len(kept)
     assert planned(packed, "train_dimension_folds") == 1
     assert planned(out, "train_fold_cpu") == n_folds * n_dims * planned(packed, "train_folds_cpu")
-    assert planned(out, "train_fold") + planned(out, "train_fold_cpu") == n_folds * (
-        n_dims * (planned(packed, "train_folds") + planned(packed, "train_folds_cpu"))
+    assert gpu_folds + planned(out, "train_fold_cpu") == n_folds * (
+        n_dims * (gpu_packed + planned(packed, "train_folds_cpu"))
         + planned(packed, "train_dimension_folds"))
-    n_gpu = gpu_jobs(out, "train_fold")
-    assert 0 < n_gpu == planned(out, "train_fold")
+    n_gpu = gpu_jobs(out, "train_fold") + gpu_jobs(out, "train_fold_kept")
+    assert 0 < n_gpu == gpu_folds
     assert gpu_jobs(out, "train_fold_cpu") == 0
-    assert gpu_jobs(packed, "train_folds") == 0  # locally training.gpu is false
+    assert gpu_jobs(packed, "train_folds") == gpu_jobs(packed, "train_folds_kept") == 0
     print(f"README SLURM command: {n_gpu} GPU fold jobs, "
           f"{planned(out, 'train_fold_cpu')} CPU fold jobs")
     home = tmp_path / "home"
@@ -126,14 +135,17 @@ def test_readme_slurm_command_plans_one_gpu_job_per_fold(tmp_path):
     named = _dry_run(tmp_path, Path("slurm"), "results/tables/table4.md", home=home)
     runs = {row["experiment"] for row in config["tables"]["table4"]}
     n_table4 = len(runs) * len(config["dimensions"]) * n_folds
-    assert planned(named, "train_fold") == gpu_jobs(named, "train_fold") == n_table4
+    named_folds = planned(named, "train_fold") + planned(named, "train_fold_kept")
+    assert named_folds == gpu_jobs(named, "train_fold") + gpu_jobs(named, "train_fold_kept")
+    assert named_folds == n_table4
 
 
 @pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not installed beside python")
 def test_local_profile_packs_the_folds(tmp_path):
     out = _dry_run(tmp_path, REPO / "profiles" / "local", "results/tables/table3.md",
                    "--configfile", str(REPO / "config" / "tiny.yaml"))
-    assert planned(out, "train_fold") == 0 and planned(out, "train_folds") > 0
+    assert planned(out, "train_fold") == planned(out, "train_fold_kept") == 0
+    assert planned(out, "train_folds") > 0 and planned(out, "train_folds_kept") > 0
 
 
 SCONTROL = """\

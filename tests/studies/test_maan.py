@@ -165,7 +165,8 @@ def test_table_puts_paper_values_beside_and_tests_against_basic():
                 rows.append({"experiment": exp, "protocol": "segment", "dimension": dim,
                              "fold": fold, "accuracy": acc, "sensitivity": acc,
                              "specificity": acc, "sen_spe": acc, "ppr": acc, "n_test": 50,
-                             "n_train": 400})
+                             "n_train": 400, "single_class": exp == "b" and fold < 3,
+                             "majority": 0.5})
     table = maan_table(pd.DataFrame(rows), [
         {"experiment": "b", "label": "Basic", "paper": "Basic model", "compare_to": "b"},
         {"experiment": "m", "label": "MAAN", "paper": "Proposed model (MAAN)",
@@ -176,6 +177,10 @@ def test_table_puts_paper_values_beside_and_tests_against_basic():
     assert maan_arousal["paper PPR (%)"] == "91.50"
     assert maan_arousal["ACC vs Basic"].startswith("Δ +")
     assert table.iloc[0]["ACC vs Basic"] == "reference"
+    # Basic predicts one class in 3 of its 5 folds: counted and marked
+    assert table.iloc[0]["single-class folds"] == "3/5 ⚠"
+    assert table.iloc[0]["model"] == "⚠ Basic" and maan_arousal["single-class folds"] == "0/5"
+
     # the paper measured under its segment protocol: a subject-protocol row may not carry them
     subject = pd.DataFrame(rows).assign(protocol="subject")
     with pytest.raises(ValueError, match="segment"):
@@ -183,6 +188,26 @@ def test_table_puts_paper_values_beside_and_tests_against_basic():
                    load_paper_values())
     plain = maan_table(subject, [{"experiment": "b", "label": "Basic"}], load_paper_values())
     assert set(plain["paper ACC (%)"]) == {"—"}
+
+
+def test_table_ceiling_row_and_share_on_the_subject_protocol():
+    """Ceiling 80 % over a 50 % majority: a subject-protocol row at 65 % recovers half of it;
+    a segment-protocol row (other folds) gets no share."""
+    rows = [{"experiment": exp, "protocol": protocol, "dimension": "valence", "fold": fold,
+             "accuracy": 0.65, "sensitivity": 0.6, "specificity": 0.7, "sen_spe": 0.65,
+             "ppr": 0.6, "n_test": 50, "n_train": 400, "single_class": False, "majority": 0.5}
+            for exp, protocol in (("s", "subject"), ("g", "segment")) for fold in range(3)]
+    ceiling = pd.DataFrame([{"dataset": "amigos", "dimension": "valence", "fold": fold,
+                             "accuracy": 0.8, "majority": 0.5, "n_train": 40, "n_test": 20,
+                             "n_subjects_test": 2, "features": "n_scr", "c": 1.0}
+                            for fold in range(3)])
+    table = maan_table(pd.DataFrame(rows), [{"experiment": "s", "label": "S"},
+                                            {"experiment": "g", "label": "G"}], None, ceiling)
+    by_model = table.set_index("model")
+    assert by_model.loc["S", "share of ceiling"] == "50 %"
+    assert by_model.loc["G", "share of ceiling"] == "—"
+    assert by_model.loc["planted ceiling", "ACC (%)"] == "80.0 ± 0.0"
+    assert by_model.loc["planted ceiling", "share of ceiling"] == "ceiling (majority 50.0)"
 
 
 def test_header_prints_a_fold_count_other_than_the_papers_as_a_deviation():

@@ -352,6 +352,38 @@ def test_table2_pairs_mix_with_each_component_and_shows_paper_values(tmp_path, p
     text = (tmp_path / "t2.md").read_text()
     assert "SYNTHETIC" in text and "73.43" in text and "SVM + Music" in text
     assert "row minus mix" in text and "momentum 0.9" in text and "batch norm" in text
+    assert "| —  " in text or "| — |" in text  # no predictions.csv: single-class unknown
+
+
+def test_table2_counts_single_class_folds(tmp_path, paper_tables):
+    """The tonic rows predict one class in 6 of 10 folds: '6/10' and the mark."""
+    from edaffect.studies.ressin.tables import write_table2
+
+    table2 = {"components": {"origin": "o", "tonic": "t", "phasic": "p", "mix": "m"},
+              "features": {"eda": "e", "music": "s", "multi": "m"}}
+    paths = []
+    for name in ("o", "t", "p", "m", "e", "s"):
+        for dim in ("valence", "arousal"):
+            for path in _fake_metrics(tmp_path, name, dim, [0.6 + 0.01 * k for k in range(10)]):
+                fold = int(path.parent.name.removeprefix("fold"))
+                y_pred = [1, 1] if name == "t" and fold < 6 else [0, 1]
+                pd.DataFrame({"trial_id": ["a", "b"], "subject": ["x", "y"], "y_true": [0, 1],
+                              "y_pred": y_pred}).to_csv(path.with_name("predictions.csv"),
+                                                        index=False)
+                paths.append(path)
+    config = {"ressin": {**schema_defaults("ressin"), "crop_s": 15.0, "image_size": 24,
+                         "channels": [4, 8, 16, 32], "batch_size": 100, "lr": 0.001,
+                         "epochs": 1, "table2": table2},
+              "datasets": {"pmemo": {"root": "x", "synthetic": {}}},
+              "dimensions": ["valence", "arousal"], "split": {"n_folds": 10},
+              "training": {"momentum": 0.9, "weight_decay": 0.0005}}
+    numeric = write_table2(paths, tmp_path / "t2.csv", tmp_path / "t2.md", config,
+                           paper_tables=paper_tables)
+    tonic = numeric[numeric["row"] == "tonic"]
+    assert list(tonic["single_class_folds"]) == [6, 6] and tonic["single_class_flag"].all()
+    assert (numeric.loc[numeric["row"] != "tonic", "single_class_folds"] == 0).all()
+    text = (tmp_path / "t2.md").read_text()
+    assert text.count("6/10 ⚠") == 2 and "⚠ tonic" in text and "Single-class folds k/n" in text
 
 
 def test_table1_places_paper_values_beside_ours(tmp_path, paper_tables):

@@ -26,6 +26,9 @@ from edaffect.reporting.statistics import (
     format_p,
     holm_adjust,
 )
+from edaffect.training.planted_ceiling import describe as describe_ceiling
+from edaffect.training.planted_ceiling import load_ceiling, majority_share, share_recovered
+from edaffect.training.planted_ceiling import summary as ceiling_summary
 
 PAPER = "rtcan-1d"
 METRICS = ("accuracy", "f1", "precision", "recall")
@@ -61,11 +64,13 @@ def load_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{path}: {key} = {value!r} is not a number in [0, 1]")
         predictions = path.with_name("predictions.csv")
-        subjects, trial_ids = None, None
+        subjects, trial_ids, one_class, majority = None, None, None, None
         if predictions.is_file():
             pred = pd.read_csv(predictions, dtype={"subject": str, "trial_id": str})
             subjects = sorted(pred["subject"].unique())
             trial_ids = frozenset(pred["trial_id"])
+            one_class = single_class(pred, predictions)
+            majority = majority_share(pred["y_true"]) if len(pred) else None
         records.append(
             {
                 "experiment": str(record["experiment"]),
@@ -80,6 +85,8 @@ def load_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
                 "device": record.get("device"),
                 "test_subjects": subjects,
                 "test_trials": trial_ids,
+                "single_class": one_class,
+                "majority": majority,
                 "path": str(path),
             }
         )
@@ -89,6 +96,35 @@ def load_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
         if dup.any():
             raise ValueError(f"the same fold appears twice: {frame.loc[dup, 'path'].tolist()}")
     return frame
+
+
+SINGLE_CLASS_MARK = "⚠"
+SINGLE_CLASS_NOTE = (
+    " Single-class folds k/n: folds whose test predictions are all one class (from each fold's "
+    f"predictions.csv); {SINGLE_CLASS_MARK} marks a row where that is more than half its folds."
+)
+
+
+def single_class(predictions: pd.DataFrame, path: str | Path = "predictions.csv") -> bool:
+    """Whether one fold's test predictions (column y_pred) are all one class."""
+    if "y_pred" not in predictions or "y_true" not in predictions:
+        raise ValueError(f"{path}: predictions.csv lacks column y_pred or y_true")
+    if predictions.empty:
+        raise ValueError(f"{path}: predictions.csv has no rows")
+    return bool(predictions["y_pred"].nunique() == 1)
+
+
+def single_class_flagged(k: int, n: int) -> bool:
+    """More than half the folds predict one class."""
+    return n > 0 and k > n / 2
+
+
+def single_class_cell(k, n) -> str:
+    """'k/n', with the mark when more than half the folds predict one class; '—' if unknown."""
+    if _missing(k) or _missing(n) or int(n) == 0:
+        return "—"
+    k, n = int(k), int(n)
+    return f"{k}/{n} {SINGLE_CLASS_MARK}" if single_class_flagged(k, n) else f"{k}/{n}"
 
 
 def _mean_std(values: pd.Series) -> tuple[float, float]:
@@ -105,6 +141,12 @@ def _row_summary(folds: pd.DataFrame) -> dict:
     for key in METRICS:
         mean, std = _mean_std(folds[key] * 100.0)
         out[f"{key}_mean"], out[f"{key}_std"] = mean, std
+    known = [bool(v) for v in folds["single_class"] if v is not None and not _missing(v)]
+    out["single_class_folds"] = sum(known) if known else None
+    out["single_class_known"] = len(known)
+    out["single_class_flag"] = single_class_flagged(sum(known), len(known)) if known else None
+    majority = [float(v) for v in folds["majority"] if not _missing(v)]
+    out["majority_mean"] = 100.0 * float(np.mean(majority)) if majority else float("nan")
     subjects = [s for s in folds["test_subjects"] if s is not None]
     out["n_subjects"] = len(set().union(*map(set, subjects))) if subjects else None
     out["n_parameters"] = _mean_std(folds["n_parameters"])[0]
@@ -311,6 +353,18 @@ def _fmt_num(value, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"
 
 
+CEILING_SOURCE = "planted ceiling"
+
+
+def _fmt_share(source, share, majority) -> str:
+    """A model row's share of the ceiling in percent; the ceiling row names its majority."""
+    if source == CEILING_SOURCE:
+        return "—" if _missing(majority) else f"ceiling (majority {majority:.1f})"
+    if _missing(share):
+        return "—"
+    return f"{round(100.0 * share):d} %"  # an int: never "-0 %"
+
+
 def display_table(table: str, numeric: pd.DataFrame) -> pd.DataFrame:
     """Human-readable version of `build_result_table` (what the .md and .tex show)."""
     out = pd.DataFrame()
@@ -340,6 +394,27 @@ def display_table(table: str, numeric: pd.DataFrame) -> pd.DataFrame:
                 _fmt_ours(m, s) for m, s in _columns(numeric, f"{stem}_mean", f"{stem}_std")
             ]
             out[f"{label} paper"] = [_fmt_num(v) for (v,) in _columns(numeric, f"{stem}_paper")]
+    for dim in DIMENSIONS:
+        out[f"{SHORT[dim]} single-class folds"] = [
+            single_class_cell(k, n)
+            for k, n in _columns(numeric, f"{dim}_single_class_folds", f"{dim}_single_class_known")
+        ]
+    if "valence_share_of_ceiling" in numeric:  # the table prints the ceiling (add_ceiling)
+        for dim in DIMENSIONS:
+            out[f"{SHORT[dim]} share of ceiling"] = [
+                _fmt_share(source, share, majority)
+                for source, share, majority in _columns(
+                    numeric, "source", f"{dim}_share_of_ceiling", f"{dim}_majority_mean"
+                )
+            ]
+    flagged = [
+        any(bool(f) for f in flags if not _missing(f))
+        for flags in _columns(numeric, *(f"{dim}_single_class_flag" for dim in DIMENSIONS))
+    ]
+    out["Method (paper)"] = [
+        f"{SINGLE_CLASS_MARK} {method}" if flag else method
+        for method, flag in zip(out["Method (paper)"], flagged, strict=True)
+    ]
     if table == "table4":
         out["Parameters"] = [
             "—" if _missing(v) else f"{int(round(v)):,}"
@@ -429,6 +504,7 @@ def data_header(
             " (family: the rows of one column)."
         )
     header += network_settings_note(table, ours, config)
+    header += SINGLE_CLASS_NOTE + ceiling_header(table, numeric, config)
     if "paper_method" in ours and (ours["paper_method"] == "stimulus-only").any():
         header += (
             " stimulus-only (not in the paper): each test trial gets the majority training-fold "
@@ -442,10 +518,71 @@ def data_header(
     return header
 
 
+def ceiling_settings(config: dict, table: str) -> dict | None:
+    """Config `planted_ceiling` when `table` prints the ceiling, else None."""
+    settings = config.get("planted_ceiling") or {}
+    return settings if table in settings.get("tables", []) else None
+
+
+def add_ceiling(numeric: pd.DataFrame, ceilings: list[pd.DataFrame], settings: dict):
+    """Each all-subject row's share of its dataset's ceiling, and one ceiling row per dataset."""
+    frames = {str(f["dataset"].iloc[0]): f for f in ceilings}
+    if not frames:  # real data only: no ceiling, no share columns (the header says why)
+        return numeric
+    numeric = numeric.copy()
+    ours = numeric["source"] == "ours"
+    full = ours & np.isclose(numeric["fraction"].astype(float), 1.0)
+    summaries = {(d, dim): ceiling_summary(f, dim) for d, f in frames.items() for dim in DIMENSIONS}
+    for dim in DIMENSIONS:
+        numeric[f"{dim}_share_of_ceiling"] = [
+            share_recovered(
+                line[f"{dim}_accuracy_mean"], line[f"{dim}_majority_mean"],
+                summaries[(line["dataset"], dim)]["accuracy_mean"],
+            )
+            if use and summaries.get((line["dataset"], dim))
+            else float("nan")
+            for use, (_, line) in zip(full, numeric.iterrows(), strict=True)
+        ]
+    lines = []
+    for dataset in dict.fromkeys(numeric.loc[ours, "dataset"]):
+        if dataset not in frames:
+            continue
+        same = numeric[ours & (numeric["dataset"] == dataset)]
+        line = {
+            "source": CEILING_SOURCE, "experiment": "planted_ceiling", "dataset": dataset,
+            "paper_method": CEILING_SOURCE, "paper_dataset": same["paper_dataset"].iloc[0],
+            "paper_subset": "100%", "paper_input": "ground truth: " + ", ".join(
+                settings["features"]), "fraction": 1.0, "modules": "—",
+        }
+        for dim in DIMENSIONS:
+            for name, value in summaries[(dataset, dim)].items():
+                line[f"{dim}_{name}"] = value
+        lines.append(line)
+    return pd.concat([numeric, pd.DataFrame(lines)], ignore_index=True) if lines else numeric
+
+
+def ceiling_header(table: str, numeric: pd.DataFrame, config: dict) -> str:
+    """What the ceiling rows are, or why a dataset has none (real data has no ground truth)."""
+    settings = ceiling_settings(config, table)
+    if settings is None:
+        return ""
+    datasets = dict.fromkeys(numeric.loc[numeric["source"] == "ours", "dataset"])
+    real = [d for d in datasets
+            if config.get("datasets", {}).get(d, {}).get("synthetic") is False]
+    text = ""
+    if len(real) < len(datasets):
+        text += " " + describe_ceiling(settings)
+    if real:
+        text += (f" Planted ceiling: none for {', '.join(real)} (real data: no ground truth "
+                 "to fit it on).")
+    return text
+
+
 _TEX = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "±": r"$\pm$", "Δ": r"$\Delta$", "−": "-", "—": "--", "≤": r"$\leq$",
+    SINGLE_CLASS_MARK: r"$\triangle$",
 }
 _TEX_PATTERN = re.compile("|".join(re.escape(k) for k in _TEX))
 
@@ -480,8 +617,10 @@ def write_result_table(
     md_path: str | Path,
     tex_path: str | Path,
     paper_tables: str | Path | None = None,
+    ceiling_paths: list[str | Path] | None = None,
 ) -> pd.DataFrame:
-    """Aggregate the folds of one paper table and write it as CSV (numeric), Markdown and LaTeX."""
+    """Aggregate the folds of one paper table and write it as CSV (numeric), Markdown and LaTeX;
+    `ceiling_paths`: the planted_ceiling.csv of its synthetic datasets."""
     rows_all = config.get("tables", {}).get(table, [])
     configured = set(config.get("datasets", {}))
     rows = [row for row in rows_all if row["dataset"] in configured]
@@ -497,6 +636,9 @@ def write_result_table(
             row["paper"].get(field) or _paper_field(paper_values, table, row["paper"], field)
             for row in rows
         ]
+    ceiling = ceiling_settings(config, table)
+    if ceiling is not None:
+        numeric = add_ceiling(numeric, [load_ceiling(p) for p in ceiling_paths or []], ceiling)
     if table == "table6":
         prior = prior_work_rows(rows, paper_values)
         numeric = pd.concat([numeric, prior], ignore_index=True)
@@ -543,12 +685,17 @@ def markdown_table_html(md_path: str | Path, html_path: str | Path, title: str) 
             text_lines.append(html.escape(line.strip().replace("**", "")))
     if header is None:
         raise ValueError(f"{md_path}: no Markdown table found")
-    rows = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in body)
+    rows = "\n".join(
+        ('<tr class="single-class">' if any(SINGLE_CLASS_MARK in c for c in r) else "<tr>")
+        + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
+        for r in body
+    )
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;font-size:13px}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #bbb;padding:2px 6px;white-space:nowrap}} th{{background:#eee}}
-tr:nth-child(even){{background:#f7f7f7}}</style></head><body>
+tr:nth-child(even){{background:#f7f7f7}}
+tr.single-class td{{background:#fde2e2}}</style></head><body>
 <h3>{html.escape(title)}</h3>
 {"".join(f"<p>{t}</p>" for t in text_lines)}
 <table><thead><tr>{"".join(f"<th>{c}</th>" for c in header)}</tr></thead>

@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 FOLD_MODES = ("per_fold", "packed", "vectorised")
 # Config settings that never change a result: read at run time, never rule params or hashes.
 RUNTIME_KEYS = {
-    "training": ("device", "threads", "gpu", "fold_mode", "checkpoint_every", "keep_models"),
+    "training": ("device", "threads", "gpu", "fold_mode", "checkpoint_every", "keep_models",
+                 "kept_models"),
     "decomposition": ("threads",),
 }
 

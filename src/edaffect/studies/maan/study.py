@@ -173,22 +173,41 @@ FAMILY = ModelFamily(
 
 
 def fold_frame(metrics_paths: list[str]) -> pd.DataFrame:
+    """One row per fold's metrics.json, with whether its test predictions (predictions.csv
+    beside it) are all one class and the test fold's majority share."""
+    from edaffect.reporting.result_tables import single_class
+    from edaffect.training.planted_ceiling import majority_share
+
     rows = []
     for path in metrics_paths:
         m = json.loads(Path(path).read_text())
-        rows.append({k: m[k] for k in ("experiment", "protocol", "dimension", "fold",
-                                       "accuracy", "sensitivity", "specificity", "sen_spe",
-                                       "ppr", "n_test", "n_train")})
+        row = {k: m[k] for k in ("experiment", "protocol", "dimension", "fold", "accuracy",
+                                 "sensitivity", "specificity", "sen_spe", "ppr", "n_test",
+                                 "n_train")}
+        predictions = Path(path).with_name("predictions.csv")
+        pred = pd.read_csv(predictions, usecols=["y_true", "y_pred"])
+        row["single_class"] = single_class(pred, predictions)
+        row["majority"] = majority_share(pred["y_true"])
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
 def maan_table(
-    folds: pd.DataFrame, rows: list[dict], paper: pd.DataFrame | None
+    folds: pd.DataFrame, rows: list[dict], paper: pd.DataFrame | None,
+    ceiling: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (table row, protocol, dimension): mean ± SD over folds of ACC, SEN & SPE, PPR,
-    the paper's value beside, and the corrected paired test of ACC vs Basic (same protocol)."""
+    the paper's value beside, the corrected paired test of ACC vs Basic (same protocol), the
+    single-class folds and (`ceiling`: planted_ceiling.csv) the share of the planted ceiling."""
     from edaffect.reporting.paper import paper_value
+    from edaffect.reporting.result_tables import (
+        SINGLE_CLASS_MARK,
+        single_class_cell,
+        single_class_flagged,
+    )
     from edaffect.reporting.statistics import compare_fold_frames, format_comparison
+    from edaffect.training.planted_ceiling import share_recovered
+    from edaffect.training.planted_ceiling import summary as ceiling_summary
 
     out = []
     for row in rows:
@@ -218,8 +237,33 @@ def maan_table(
                     compare_fold_frames(mine, ref.sort_values("fold"), "accuracy"))
             else:
                 entry["ACC vs Basic"] = "reference" if basic else ""
+            k, n = int(mine["single_class"].sum()), len(mine)
+            entry["single-class folds"] = single_class_cell(k, n)
+            if single_class_flagged(k, n):
+                entry["model"] = f"{SINGLE_CLASS_MARK} {entry['model']}"
+            if ceiling is not None:
+                share = float("nan")
+                ceil = ceiling_summary(ceiling, dimension)
+                if entry["protocol"] == "subject" and ceil:
+                    share = share_recovered(100 * mine["accuracy"].mean(),
+                                            100 * mine["majority"].mean(), ceil["accuracy_mean"])
+                entry["share of ceiling"] = "—" if np.isnan(share) else f"{round(100 * share):d} %"
             out.append(entry)
-    return pd.DataFrame(out)
+    if ceiling is not None:
+        for dimension in sorted(folds["dimension"].unique()):
+            ceil = ceiling_summary(ceiling, dimension)
+            if not ceil:
+                continue
+            out.append({
+                "model": CEILING_LABEL, "protocol": "subject", "dimension": dimension,
+                "n_folds": ceil["n_folds"],
+                "ACC (%)": f"{ceil['accuracy_mean']:.1f} ± {ceil['accuracy_std']:.1f}",
+                "share of ceiling": f"ceiling (majority {ceil['majority_mean']:.1f})",
+            })
+    return pd.DataFrame(out).fillna("—")
+
+
+CEILING_LABEL = "planted ceiling"
 
 
 PAPER_FOLDS = 10  # MAAN §4.1: "10-fold cross-validation"
@@ -248,8 +292,13 @@ def attention_note(model: dict) -> str:
 
 
 def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS, *,
-                 model: dict | None = None, segments: dict | None = None) -> str:
-    """The table's header: data, protocols, every deviation from the paper, the tests."""
+                 model: dict | None = None, segments: dict | None = None,
+                 ceiling: dict | None = None) -> str:
+    """The table's header: data, protocols, every deviation from the paper, the tests, the
+    single-class folds and (`ceiling`: config planted_ceiling) what the ceiling row is."""
+    from edaffect.reporting.result_tables import SINGLE_CLASS_NOTE
+    from edaffect.training.planted_ceiling import describe
+
     model, segments = model or {}, segments or {}
     folds = f"Folds: {n_folds} per protocol" + (
         "." if n_folds == PAPER_FOLDS
@@ -285,7 +334,13 @@ def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS, 
         "(10) the `subject` protocol (ours) adds a validation fold for the epoch choice.",
         "Tests: corrected resampled t-test (Nadeau & Bengio) over folds of ACC minus the Basic "
         "model of the same protocol.",
+        SINGLE_CLASS_NOTE.strip(),
     ] + ([
+        describe(ceiling) + " The ceiling's folds are the `subject` protocol's (splits.csv); "
+        "a `segment`-protocol row has no share.",
+    ] if ceiling is not None and synthetic else [
+        "Planted ceiling: none (real data: no ground truth to fit it on).",
+    ] if ceiling is not None else []) + ([
         "Synthetic data: whether MAAN beats the Basic model is measured at AMIGOS's 40 "
         "participants over training seeds in docs/maan.md (benchmarks/maan_compare.py, "
         "maan_pool.py); a single run's differences, as here, are within the fold noise.",
@@ -362,18 +417,22 @@ def fused_features(predictions_csv: str) -> tuple[np.ndarray, np.ndarray]:
 def write_report(
     *, metrics: list[str], predictions: list[str], paper_csv: str, rows: list[dict],
     figure: dict, synthetic: bool, config_note: str, outputs: dict, model: dict | None = None,
-    segments: dict | None = None,
+    segments: dict | None = None, ceiling: dict | None = None,
+    ceiling_csv: list[str] | None = None,
 ) -> pd.DataFrame:
     """Rule maan_report: the table (csv, md with its header, tex) and the figure; `model` and
-    `segments` (config maan.*) go into the header's deviations."""
+    `segments` (config maan.*) go into the header's deviations, `ceiling` (config
+    planted_ceiling, when the table prints it) with `ceiling_csv` (synthetic data) its row."""
     from edaffect.io.config_schema import schema_defaults
     from edaffect.reporting.paper import load_paper_values
+    from edaffect.training.planted_ceiling import load_ceiling
 
     folds = fold_frame(metrics)
-    table = maan_table(folds, rows, load_paper_values(paper_csv))
+    ceiling_folds = load_ceiling(ceiling_csv[0]) if ceiling is not None and ceiling_csv else None
+    table = maan_table(folds, rows, load_paper_values(paper_csv), ceiling_folds)
     header = table_header(config_note, synthetic, int(folds["fold"].nunique()),
                           model={**schema_defaults("maan", "model"), **(model or {})},
-                          segments=segments)
+                          segments=segments, ceiling=ceiling)
     atomic.write_with(Path(outputs["csv"]), lambda p: table.to_csv(p, index=False))
     atomic.write_with(Path(outputs["md"]), lambda p: p.write_text(
         header + "\n\n" + table.to_markdown(index=False) + "\n"))

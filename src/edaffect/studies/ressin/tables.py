@@ -11,7 +11,15 @@ import pandas as pd
 
 from edaffect.io import atomic
 from edaffect.reporting.paper import load_paper_values, paper_value
-from edaffect.reporting.result_tables import PAPER_FOLDS, config_hash, load_fold_metrics
+from edaffect.reporting.result_tables import (
+    PAPER_FOLDS,
+    SINGLE_CLASS_MARK,
+    SINGLE_CLASS_NOTE,
+    config_hash,
+    load_fold_metrics,
+    single_class_cell,
+    single_class_flagged,
+)
 from edaffect.reporting.statistics import TEST_NAME, compare_fold_frames, format_comparison
 from edaffect.studies.ressin.components import ResSINSettings
 
@@ -130,6 +138,10 @@ def _summary(folds: pd.DataFrame) -> dict:
         values = folds[metric].astype(float) * 100.0
         out[f"{metric}_mean"] = float(values.mean())
         out[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    known = [bool(v) for v in folds["single_class"] if v is not None and not pd.isna(v)]
+    out["single_class_folds"] = sum(known) if known else None
+    out["single_class_known"] = len(known)
+    out["single_class_flag"] = single_class_flagged(sum(known), len(known)) if known else None
     return out
 
 
@@ -220,6 +232,14 @@ def write_table2(
         means, stds = numeric[f"{metric}_mean"], numeric[f"{metric}_std"]
         display[f"{label} ours"] = [_fmt_pct(m, s) for m, s in zip(means, stds, strict=True)]
         display[f"{label} paper"] = numeric[f"{metric}_paper"].map(lambda v: _fmt(v, 2))
+    display["Single-class folds"] = [
+        single_class_cell(k, n)
+        for k, n in zip(numeric["single_class_folds"], numeric["single_class_known"], strict=True)
+    ]
+    display["Row"] = [
+        f"{SINGLE_CLASS_MARK} {name}" if flag is True else name
+        for name, flag in zip(display["Row"], numeric["single_class_flag"], strict=True)
+    ]
     for metric, label in (("accuracy", "Acc"), ("f1", "F1")):
         display[f"Δ{label} vs mix/multi [95% CI]"] = [
             note if isinstance(note, str) else "—" for note in numeric[f"{metric}_vs_ref_note"]
@@ -234,7 +254,7 @@ def write_table2(
         "multi-feature result); Δ: the row minus mix (part 1) or multi-feature (part 2), "
         f"in points, {TEST_NAME}, on folds that test identical trials."
     )
-    header += unstated_settings(config)
+    header += unstated_settings(config) + SINGLE_CLASS_NOTE
     _write(numeric, display.fillna("—"), csv_path, md_path, header)
     return numeric
 
