@@ -36,6 +36,8 @@ REGENERATE = "python benchmarks/study_digest.py --write"
 TIMING_FIELDS = frozenset({
     # metrics.json (edaffect.training, vectorised_training, continuous_fit, continuous_refined)
     "train_seconds", "seconds_per_epoch", "resumed_from_epoch", "device",
+    # the training state in epoch checkpoints (edaffect.training: checkpoint/last.pt)
+    "seconds", "epoch_seconds",
     # result tables (edaffect.reporting.result_tables: Tables 3-6)
     "valence_seconds_per_epoch_mean", "valence_seconds_per_epoch_std", "valence_device",
     "arousal_seconds_per_epoch_mean", "arousal_seconds_per_epoch_std", "arousal_device",
