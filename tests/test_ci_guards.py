@@ -23,7 +23,7 @@ def _executable(path: Path, text: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
-def simulate_ci(tmp_path: Path, install_exit: int) -> tuple[int, str]:
+def simulate_ci(tmp_path: Path, install_exit: int, readme: str = README_CMD2) -> tuple[int, str]:
     """Run this repository's .ci/run in a throw-away git repository whose `python3 -m venv`
     makes a venv of stand-in tools: pip exits `install_exit` for the test install, every other
     step succeeds at once.  Returns (exit status, output)."""
@@ -32,7 +32,7 @@ def simulate_ci(tmp_path: Path, install_exit: int) -> tuple[int, str]:
     bin_dir.mkdir()
     shutil.copy(REPO / ".ci" / "run", repo / ".ci" / "run")
     _executable(repo / ".ci" / "slurm_study.sh", "#!/bin/sh\nexit 0\n")
-    (repo / "README.md").write_text(f"# (2) install and run the tests\n{README_CMD2}\n")
+    (repo / "README.md").write_text(f"# (2) install and run the tests\n{readme}\n")
     _executable(bin_dir / "python3", f"""#!/bin/sh
 [ "$1 $2" = "-m venv" ] || exit 0
 mkdir -p "$3/bin"
@@ -69,17 +69,19 @@ def test_ci_passes_through_every_step_and_removes_its_clone(tmp_path):
     assert steps[1:] == [
         "README command (2) passed", "lint clean (ruff, snakefmt, snakemake --lint)",
         "tiny whole study and its report built", "tiny study equals the committed digest",
-        "fault test passed", "SLURM study passed",
-        "SLURM profile tests ran with SLURM installed; CI total",
+        "fault test passed", "SLURM study and SLURM profile tests passed; CI total",
     ]
     clone = re.search(r"isolated clone in (\S+)/edaffect", out).group(1)
     assert not Path(clone).exists()
 
 
-def test_ci_runs_the_readme_command_verbatim():
-    """.ci/run refuses to run when README.md no longer holds command (2) as CI runs it."""
+def test_ci_runs_the_readme_command_verbatim(tmp_path):
+    """.ci/run runs README.md's command (2) as written there, and refuses to run when README.md
+    no longer holds it."""
     assert README_CMD2 in (REPO / "README.md").read_text().splitlines()
     assert f'README_CMD2="{README_CMD2}"' in (REPO / ".ci" / "run").read_text()
+    rc, out = simulate_ci(tmp_path, install_exit=0, readme=README_CMD2.replace("[test]", "[dev]"))
+    assert rc == 1 and "README.md no longer holds command (2)" in out, out
 
 
 def _pytest(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
