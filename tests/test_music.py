@@ -167,3 +167,15 @@ def test_half_second_audio_is_refused_with_the_minimum_named(samples, tmp_path):
     assert not (tmp_path / "634.csv").exists()
     values = music.audio_features(clip, min_seconds=0.25).to_numpy()
     assert values.shape == (6373,) and np.isfinite(values).all()
+
+
+def test_cache_with_the_old_timing_column_reads_the_same(song_rows, tmp_path):
+    """A per-song cache written when it still held `extract_seconds` gives the same row."""
+    lines = song_rows[0].read_text().splitlines()
+    head, row = lines[0].split(","), lines[1].split(",")
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_text(",".join([head[0], "extract_seconds", *head[1:]]) + "\n"
+                      + ",".join([row[0], "1.25", *row[1:]]) + "\n")
+    new, old = music._read_song_csv(song_rows[0]), music._read_song_csv(legacy)
+    assert new[0] == old[0] and new[1] == old[1]
+    np.testing.assert_array_equal(new[2], old[2])

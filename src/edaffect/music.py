@@ -148,13 +148,19 @@ def write_song_features(
     atomic.to_csv(row, out_csv, index=False, float_format="%.9g")
 
 
+# Older per-song caches hold the extraction time as their second column; it is skipped on reading.
+LEGACY_TIMING_COLUMN = "extract_seconds"
+
+
 def _read_song_csv(path: str | Path) -> tuple[str, list[str], np.ndarray]:
     """One per-song cache: (stimulus, feature names, values). Parsed by hand:
-    pandas needs ~0.4 s for a 6,375-column header, this ~5 ms."""
+    pandas needs ~0.4 s for a 6,374-column header, this ~5 ms."""
     with open(path) as handle:
         header = handle.readline().rstrip("\n").split(",")
         values = handle.readline().rstrip("\n").split(",")
         extra = handle.readline().strip()
+    if header[:2] == ["stimulus", LEGACY_TIMING_COLUMN]:  # a cache written before the timing
+        header, values = header[:1] + header[2:], values[:1] + values[2:]  # moved to the log
     if header[:1] != ["stimulus"] or len(header) != N_MUSIC_FEATURES + 1:
         raise ValueError(f"{path}: expected columns stimulus + 6373 functionals")
     if len(values) != len(header) or extra:
