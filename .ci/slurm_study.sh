@@ -4,7 +4,8 @@
 # (config/tiny.yaml) locally and through `--profile profiles/slurm`, cancels a running
 # decomposition and a running training job (the profile's retries resubmit them, the training
 # resumes from its checkpoint), checks the GPU requests and the cancelled jobs in the
-# scheduler's record and that the tables are equal, tears the cluster down and
+# scheduler's record and that the tables are equal, runs tests/slurm/test_profiles.py with
+# no skip allowed (EDAFFECT_REQUIRE_SLURM=1), tears the cluster down and
 # checks that the SLURM client no longer slows snakemake calls.  Root on Debian; 6-12 minutes.
 # Run from anywhere:  .ci/slurm_study.sh [TARGET ...]   (targets: see tests/slurm/compare_study.sh)
 set -euo pipefail

@@ -12,10 +12,12 @@ with --snakefile/--directory, config.yaml layered with --configfile, targets bef
      `--unlock`, the plain command again (refused: incomplete files), and finally the command with
      `--rerun-incomplete`, which runs on and is the victim of the next kill (after the first kill
      the recovery goes straight to `--unlock` + `--rerun-incomplete`); the last one runs to the end;
-  3. every table CSV, labels.csv, splits.csv, inputs.npy, metrics.json and predictions.csv of the
-     two runs compared value by value (runtime columns such as seconds per epoch left out): the
-     number of differences must be 0.  All other result files are compared byte for byte and
-     reported (not counted);
+  3. every result file of the two runs (all of results/ but logs, benchmark records and hidden
+     temporaries) compared by value: CSVs cell by cell, JSON by value, .npy/.npz array by array,
+     .mat variable by variable, .pt tensor by tensor, rendered tables cell by cell, PDFs without
+     their creation date, anything else byte for byte; fields that measure the run (seconds per
+     epoch, device, ...) left out by exact name (study_digest.TIMING_FIELDS).  Every difference
+     is counted; the number must be 0;
   4. with --ci (or --resume-case), the resume case: one training fold trained again, with ten
      epochs, in two copies of the undisturbed run, one SIGKILLed as soon as its first checkpoint
      is on disk and recovered; the recovered job must log that it resumed from the checkpoint
@@ -36,6 +38,7 @@ import argparse
 import contextlib
 import csv
 import ctypes
+import importlib.util
 import json
 import math
 import os
@@ -64,14 +67,16 @@ CI_TARGETS = ["results/tables/table1.csv", "results/tables/table3.csv"]
 CI_CONFIGS = [REPO / "config" / "tiny.yaml", REPO / "benchmarks" / "faults.yaml"]
 # Stages every plan tries to hit when the run has them (then random other stages).
 PRIORITY_STAGES = ("decompose_batch", "train_fold", "train_folds", "table3", "table1")
-# Columns / JSON keys that measure the run, not the result: left out of the comparison
-# (resumed_from_epoch: a training the kill interrupted records where it resumed; its results
-# must still equal the undisturbed run's).
-RUNTIME_KEY = re.compile(
-    r"(^|_)(seconds|secs|sec|runtime|wall|cpu|elapsed|time|timestamp|date|host|hostname|"
-    r"duration_s|s_per_epoch|per_epoch_s|epoch_s|throughput|resumed)($|_)",
-    re.IGNORECASE,
-)
+# Columns / JSON keys / rendered-table headers that measure the run or the machine, not the
+# result (benchmarks/study_digest.py: TIMING_FIELDS, TIMING_HEADERS), left out of the comparison
+# by exact name (resumed_from_epoch: a training the kill interrupted records where it resumed;
+# its results must still equal the undisturbed run's).
+_spec = importlib.util.spec_from_file_location("study_digest", Path(__file__).with_name(
+    "study_digest.py"))
+study_digest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(study_digest)
+TIMING_FIELDS = study_digest.TIMING_FIELDS
+TIMING_HEADERS = study_digest.TIMING_HEADERS
 LOCKED = "Directory cannot be locked"
 # What travels into the frozen copy of the workflow (everything but these names).
 NOT_COPIED = (".git", ".venv", "results", ".snakemake", "tests", "__pycache__", "*.egg-info",
@@ -338,25 +343,20 @@ def make_trigger(kill: Kill, dynamic: set[str] = frozenset(), checkpoints: set[s
 # Comparing two runs
 
 
-def result_files(results: Path) -> tuple[list[str], list[str]]:
-    """(files compared by value, other files compared byte for byte), relative to results/."""
-    strict, other = [], []
+def result_files(results: Path) -> list[str]:
+    """Every result file under results/ (relative paths): all but the logs, Snakemake's
+    benchmark records and the hidden temporaries a kill can leave beside a file it was writing
+    (counted in recovery_evidence; no reader opens them)."""
+    found = []
     for path in sorted(results.rglob("*")):
-        if not path.is_file():
+        if not path.is_file() or path.name.startswith("."):
             continue
         rel = path.relative_to(results).as_posix()
         top = rel.split("/", 1)[0]
         if top in ("logs", "benchmarks") or path.suffix in (".log", ".tsv"):
             continue
-        if (
-            (rel.startswith("tables/") and path.suffix == ".csv")
-            or path.name in ("labels.csv", "splits.csv", "inputs.npy", "metrics.json",
-                             "predictions.csv")
-        ):
-            strict.append(rel)
-        else:
-            other.append(rel)
-    return strict, other
+        found.append(rel)
+    return found
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[str], list[list[str]]]:
@@ -371,7 +371,8 @@ def _read_csv(path: Path) -> tuple[list[str], list[str], list[list[str]]]:
 
 
 def compare_csv(a: Path, b: Path) -> str | None:
-    """None when the two CSVs hold the same cells, runtime columns left out; else what differs."""
+    """None when the two CSVs hold the same cells, TIMING_FIELDS columns left out; else what
+    differs."""
     notes_a, head_a, rows_a = _read_csv(a)
     notes_b, head_b, rows_b = _read_csv(b)
     if notes_a != notes_b:
@@ -380,7 +381,7 @@ def compare_csv(a: Path, b: Path) -> str | None:
         return f"columns differ: {head_a[:6]} vs {head_b[:6]}"
     if len(rows_a) != len(rows_b):
         return f"{len(rows_a)} vs {len(rows_b)} rows"
-    runtime = {i for i, name in enumerate(head_a) if RUNTIME_KEY.search(name)}
+    runtime = {i for i, name in enumerate(head_a) if name in TIMING_FIELDS}
     for r, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=True)):
         if len(ra) != len(rb):
             return f"row {r}: {len(ra)} vs {len(rb)} cells"
@@ -392,9 +393,10 @@ def compare_csv(a: Path, b: Path) -> str | None:
 
 
 def _strip_runtime(obj):
+    """Parsed JSON (or a loaded checkpoint) without TIMING_FIELDS keys at any depth."""
     if isinstance(obj, dict):
-        return {k: _strip_runtime(v) for k, v in obj.items() if not RUNTIME_KEY.search(str(k))}
-    if isinstance(obj, list):
+        return {k: _strip_runtime(v) for k, v in obj.items() if str(k) not in TIMING_FIELDS}
+    if isinstance(obj, list | tuple):
         return [_strip_runtime(v) for v in obj]
     return obj
 
@@ -408,22 +410,147 @@ def compare_json(a: Path, b: Path) -> str | None:
     return None
 
 
-def compare_npy(a: Path, b: Path) -> str | None:
-    xa, xb = np.load(a, allow_pickle=False), np.load(b, allow_pickle=False)
+def _compare_arrays(xa: np.ndarray, xb: np.ndarray) -> str | None:
     if xa.shape != xb.shape or xa.dtype != xb.dtype:
         return f"shape/dtype {xa.shape} {xa.dtype} vs {xb.shape} {xb.dtype}"
-    if not np.array_equal(xa, xb, equal_nan=True):
+    same = np.array_equal(xa, xb, equal_nan=xa.dtype.kind in "fc")
+    if not same:
         return f"{int(np.sum(xa != xb))} values differ"
     return None
 
 
+def compare_npy(a: Path, b: Path) -> str | None:
+    return _compare_arrays(np.load(a, allow_pickle=False), np.load(b, allow_pickle=False))
+
+
+def compare_npz(a: Path, b: Path) -> str | None:
+    """Array by array (decomposition batches and caches, raw EDA, frames)."""
+    with np.load(a, allow_pickle=False) as fa, np.load(b, allow_pickle=False) as fb:
+        if sorted(fa.files) != sorted(fb.files):
+            return f"arrays differ: {sorted(fa.files)} vs {sorted(fb.files)}"
+        for key in sorted(fa.files):
+            if (why := _compare_arrays(fa[key], fb[key])) is not None:
+                return f"array {key!r}: {why}"
+    return None
+
+
+def compare_mat(a: Path, b: Path) -> str | None:
+    """MATLAB files variable by variable; the '__header__' (its "Created on" date) is metadata."""
+    from scipy.io import loadmat
+
+    ma, mb = (loadmat(p) for p in (a, b))
+    keys_a = sorted(k for k in ma if k != "__header__")
+    if keys_a != sorted(k for k in mb if k != "__header__"):
+        return "variables differ"
+    for key in keys_a:
+        if key.startswith("__"):
+            if ma[key] != mb[key]:
+                return f"{key} differs"
+        elif (why := _compare_values(ma[key], mb[key])) is not None:
+            return f"variable {key!r}: {why}"
+    return None
+
+
+def _compare_values(x, y, where: str = "") -> str | None:
+    """Nested containers of arrays, tensors and scalars compared by value."""
+    if type(x) is not type(y):
+        return f"{where}: types {type(x).__name__} vs {type(y).__name__}"
+    if isinstance(x, dict):
+        if list(x) != list(y):
+            return f"{where}: keys differ"
+        for k in x:
+            if (why := _compare_values(x[k], y[k], f"{where}/{k}")) is not None:
+                return why
+        return None
+    if isinstance(x, list | tuple):
+        if len(x) != len(y):
+            return f"{where}: {len(x)} vs {len(y)} items"
+        for i, (p, q) in enumerate(zip(x, y, strict=True)):
+            if (why := _compare_values(p, q, f"{where}[{i}]")) is not None:
+                return why
+        return None
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            return _compare_values(list(x.ravel()), list(y.ravel()), where) if \
+                x.shape == y.shape else f"{where}: shapes {x.shape} vs {y.shape}"
+        why = _compare_arrays(x, y)
+        return None if why is None else f"{where}: {why}"
+    if type(x).__module__ == "torch" and hasattr(x, "detach"):
+        why = _compare_arrays(x.detach().cpu().numpy(), y.detach().cpu().numpy())
+        return None if why is None else f"{where}: {why}"
+    if hasattr(x, "__dict__") and not isinstance(x, type):
+        return _compare_values(_strip_runtime(vars(x)), _strip_runtime(vars(y)), where)
+    if isinstance(x, float) and math.isnan(x) and math.isnan(y):
+        return None
+    return None if x == y else f"{where}: {x!r} vs {y!r}"
+
+
+def compare_torch(a: Path, b: Path) -> str | None:
+    """Checkpoints and models (state dicts, optimizer states, pickled baselines) by value."""
+    import torch
+
+    xa, xb = (_strip_runtime(torch.load(p, map_location="cpu", weights_only=False))
+              for p in (a, b))
+    return _compare_values(xa, xb)
+
+
+def _table_lines(text: str, suffix: str) -> list[str]:
+    """A rendered table's lines with the cells under a TIMING_HEADERS header blanked (markdown
+    pipes, LaTeX '&' rows, HTML <tr> rows); other lines unchanged."""
+    if suffix == ".html":
+        rows = re.split(r"(?=<tr>)", text)
+        split = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S) for row in rows]
+    else:
+        rows = text.splitlines()
+        sep = "|" if suffix == ".md" else "&"
+        split = [[c.strip() for c in row.strip().strip("|").removesuffix(r"\\").split(sep)]
+                 if sep in row else [] for row in rows]
+    blank: set[int] = set()
+    out = []
+    for row, cells in zip(rows, split, strict=True):
+        if not cells:
+            out.append(row)
+            continue
+        names = [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+        if not blank and any(n in TIMING_HEADERS for n in names):
+            blank = {i for i, n in enumerate(names) if n in TIMING_HEADERS}
+            out.append(row)
+            continue
+        out.append("\x1f".join("" if i in blank else c.strip() for i, c in enumerate(cells)))
+    return out
+
+
+def compare_rendered(a: Path, b: Path) -> str | None:
+    """Markdown / LaTeX / HTML tables line by line, TIMING_HEADERS columns left out."""
+    la, lb = (_table_lines(p.read_text(), p.suffix) for p in (a, b))
+    if len(la) != len(lb):
+        return f"{len(la)} vs {len(lb)} lines"
+    for n, (x, y) in enumerate(zip(la, lb, strict=True), start=1):
+        if x != y:
+            return f"line {n} differs"
+    return None
+
+
+PDF_DATE = re.compile(rb"/CreationDate \(D:[0-9+\-Z']*\)")
+
+
+def compare_pdf(a: Path, b: Path) -> str | None:
+    """Figures: the bytes, the /CreationDate entry (when the PDF was written) left out."""
+    xa, xb = (PDF_DATE.sub(b"", p.read_bytes()) for p in (a, b))
+    return None if xa == xb else "bytes differ (creation date aside)"
+
+
+COMPARERS = {".csv": compare_csv, ".json": compare_json, ".npy": compare_npy,
+             ".npz": compare_npz, ".mat": compare_mat, ".pt": compare_torch,
+             ".md": compare_rendered, ".tex": compare_rendered, ".html": compare_rendered,
+             ".pdf": compare_pdf}
+
+
 def compare_file(a: Path, b: Path) -> str | None:
-    if a.suffix == ".csv":
-        return compare_csv(a, b)
-    if a.suffix == ".json":
-        return compare_json(a, b)
-    if a.suffix == ".npy":
-        return compare_npy(a, b)
+    """None when two result files hold the same values (by kind: CSV cells, JSON values, arrays,
+    MATLAB variables, tensors, table cells); other kinds byte for byte."""
+    if (comparer := COMPARERS.get(a.suffix)) is not None:
+        return comparer(a, b)
     return None if a.read_bytes() == b.read_bytes() else "bytes differ"
 
 
@@ -441,29 +568,16 @@ def recovery_evidence(workdir: Path) -> dict:
 
 
 def compare_runs(ref: Path, new: Path) -> dict:
-    """Every strict file of `ref`/results against `new`/results (and the reverse for missing)."""
-    strict_a, other_a = result_files(ref / "results")
-    strict_b, other_b = result_files(new / "results")
+    """Every result file of `ref`/results against `new`/results by value (and missing ones)."""
+    files_a, files_b = result_files(ref / "results"), result_files(new / "results")
     diffs = {}
-    for rel in sorted(set(strict_a) | set(strict_b)):
+    for rel in sorted(set(files_a) | set(files_b)):
         a, b = ref / "results" / rel, new / "results" / rel
         if not (a.exists() and b.exists()):
             diffs[rel] = "missing in " + ("the undisturbed run" if b.exists() else "the other run")
         elif (why := compare_file(a, b)) is not None:
             diffs[rel] = why
-    other_diffs = {}
-    for rel in sorted(set(other_a) | set(other_b)):
-        a, b = ref / "results" / rel, new / "results" / rel
-        if not (a.exists() and b.exists()):
-            other_diffs[rel] = "missing on one side"
-        elif a.read_bytes() != b.read_bytes():
-            other_diffs[rel] = "bytes differ"
-    return {
-        "compared": len(set(strict_a) | set(strict_b)),
-        "differences": diffs,
-        "other_files": len(set(other_a) | set(other_b)),
-        "other_byte_differences": other_diffs,
-    }
+    return {"compared": len(set(files_a) | set(files_b)), "differences": diffs}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -674,8 +788,6 @@ def main(argv=None) -> int:
         print(f"compared files: {result['compared']}; differences: {len(result['differences'])}")
         for rel, why in result["differences"].items():
             print(f"  DIFFERENT {rel}: {why}")
-        print(f"other result files: {result['other_files']}, byte differences: "
-              f"{len(result['other_byte_differences'])} {list(result['other_byte_differences'])}")
         return 1 if result["differences"] else 0
     targets = args.targets or CI_TARGETS
     if args.configfile:
@@ -752,8 +864,6 @@ def main(argv=None) -> int:
         })
     report.update({"compared_files": result["compared"],
                    "differences": result["differences"],
-                   "other_files": result["other_files"],
-                   "other_byte_differences": result["other_byte_differences"],
                    "total_wall_s": time.monotonic() - start})
     print_report(report)
     if args.json:
@@ -802,13 +912,10 @@ def print_report(r: dict) -> None:
               f"{c.get('calls')} Snakemake calls, {c.get('cpu_s')} s CPU, {c.get('wall_s')} s")
         for problem in c["problems"]:
             print(f"  RESUME PROBLEM: {problem}")
-    print(f"compared files: {r['compared_files']}; differences: {len(r['differences'])}")
+    print(f"compared files (every result file, by value): {r['compared_files']}; "
+          f"differences: {len(r['differences'])}")
     for rel, why in r["differences"].items():
         print(f"  DIFFERENT {rel}: {why}")
-    print(f"other result files: {r['other_files']}, byte differences: "
-          f"{len(r['other_byte_differences'])}"
-          + (f" ({', '.join(list(r['other_byte_differences'])[:8])})"
-             if r["other_byte_differences"] else ""))
     print(f"fault run total: {r['total_wall_s']:.1f} s")
 
 

@@ -20,6 +20,33 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "tests" / "data"
 
 
+# Markers whose skips are failures where the run says so: in CI (`CI` set) an optional oracle
+# that fails to import must not turn its comparison off silently, and after .ci/slurm_study.sh
+# has installed SLURM (`EDAFFECT_REQUIRE_SLURM` set) the SLURM profile tests must run.
+REQUIRED_WHEN = {"oracle": "CI", "slurm": "EDAFFECT_REQUIRE_SLURM"}
+
+
+def required_markers(environ: dict[str, str] | None = None) -> set[str]:
+    """The markers whose tests may not skip in this environment."""
+    environ = os.environ if environ is None else environ
+    return {marker for marker, var in REQUIRED_WHEN.items() if environ.get(var)}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A skip of a test marked `oracle` (in CI) or `slurm` (when SLURM is required) fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or getattr(report, "wasxfail", None) is not None:
+        return
+    required = [m for m in required_markers() if item.get_closest_marker(m) is not None]
+    if required:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, but tests marked {required[0]!r} must run here "
+                           f"({REQUIRED_WHEN[required[0]]} is set): {reason}")
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

@@ -231,3 +231,42 @@ def test_a_resumed_training_compares_equal_but_a_changed_result_does_not(faults,
         paths[name].write_text(json.dumps(metrics))
     assert faults.compare_json(paths["a"], paths["b"]) is None
     assert "accuracy" in faults.compare_json(paths["a"], paths["c"])
+
+
+def test_every_result_file_is_compared_by_value(faults, tmp_path):
+    """Archives array by array, MATLAB files without their creation header, checkpoints tensor
+    by tensor, rendered tables without the named timing columns, PDFs without their creation
+    date; a real change in any of them is one counted difference, and a result column that only
+    looks like a time (lag_s) is compared."""
+    import scipy.io
+    import torch
+
+    a, b = tmp_path / "a" / "results", tmp_path / "b" / "results"
+    md = "| Method | V acc | s/epoch (V) | Device |\n|:--|:--|:--|:--|\n| R_f | 61.0 | {} | {} |\n"
+    for root, seconds, device in ((a, "0.51", "cpu"), (b, "7.25", "cuda")):
+        (root / "d" / "decomposed").mkdir(parents=True)
+        (root / "tables").mkdir()
+        (root / "figures").mkdir()
+        np.savez(root / "d" / "decomposed" / "batch0.npz", inputs=np.ones((2, 3, 4)),
+                 trial_id=np.array(["t1", "t2"]))
+        scipy.io.savemat(root / "d" / "P01.mat", {"x": np.arange(4.0)})
+        torch.save({"state": {"w": torch.ones(3)}, "train_seconds": float(seconds)},
+                   root / "d" / "last.pt")
+        (root / "tables" / "table4.md").write_text(md.format(seconds, device))
+        (root / "tables" / "lag_table.csv").write_text("subject,lag_s\nL1,2.5\n")
+        (root / "figures" / "f.pdf").write_bytes(
+            b"%%PDF-1.4 /CreationDate (D:2026120%sZ) data" % seconds.replace(".", "").encode())
+        (root / ".table4.md.x1y2.tmp").write_text(seconds)  # a kill's leftover: not a result
+    result = faults.compare_runs(a.parent, b.parent)
+    assert result == {"compared": 6, "differences": {}}
+    np.savez(b / "d" / "decomposed" / "batch0.npz", inputs=np.ones((2, 3, 4)) * 2,
+             trial_id=np.array(["t1", "t2"]))
+    scipy.io.savemat(b / "d" / "P01.mat", {"x": np.arange(4.0) + 1})
+    torch.save({"state": {"w": torch.zeros(3)}, "train_seconds": 0.5}, b / "d" / "last.pt")
+    (b / "tables" / "table4.md").write_text(md.format("0.51", "cpu").replace("61.0", "62.0"))
+    (b / "tables" / "lag_table.csv").write_text("subject,lag_s\nL1,3.0\n")
+    (b / "figures" / "f.pdf").write_bytes(b"%PDF-1.4 /CreationDate (D:20261201) other")
+    diffs = faults.compare_runs(a.parent, b.parent)["differences"]
+    assert sorted(diffs) == ["d/P01.mat", "d/decomposed/batch0.npz", "d/last.pt",
+                             "figures/f.pdf", "tables/lag_table.csv", "tables/table4.md"]
+    assert "lag_s" in diffs["tables/lag_table.csv"]

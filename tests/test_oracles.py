@@ -21,6 +21,7 @@ SONG = DATA / "pmemo-public-samples" / "108.mp3"
 # --------------------------------------------------------------------------- MFCC vs librosa
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("fs, frame_s, hop_s", [(16.0, 4.0, 1.0), (32.0, 2.0, 0.5)])
 def test_mfcc_matches_librosa(fs, frame_s, hop_s):
     """Same frames (Hann, frame = n_fft so no zero padding, no centring), HTK mel with Slaney
@@ -64,6 +65,7 @@ def _rtcan(modules, music_dim=0):
     (["rnta"], "attention"),
     (["sca_res", "sca", "rnta"], "rfe.blocks.2"),
 ])
+@pytest.mark.oracle
 def test_gradcam_matches_captum(modules, layer):
     captum = pytest.importorskip("captum.attr")
     from edaffect.models.gradcam import grad_cam_1d
@@ -86,6 +88,7 @@ def test_gradcam_matches_captum(modules, layer):
 # --------------------------------------------------------------------- corrected t-test vs baycomp
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_corrected_ttest_matches_baycomp(seed):
     """Equal folds: n_test/n_train = 1/(k-1), baycomp's Nadeau-Bengio correction. Our CI is the
@@ -110,6 +113,7 @@ def test_corrected_ttest_matches_baycomp(seed):
 # --------------------------------------------------------------------------- Holm vs statsmodels
 
 
+@pytest.mark.oracle
 def test_holm_matches_statsmodels():
     multitest = pytest.importorskip("statsmodels.stats.multitest")
     rng = np.random.default_rng(5)
@@ -167,6 +171,7 @@ def _f1(found_s: np.ndarray, truth_s: np.ndarray, tolerance: float = 0.5) -> flo
     return 2 * precision * recall / (precision + recall)
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("seed", [0, 1])
 def test_scr_detection_agrees_with_neurokit(seed):
     nk = pytest.importorskip("neurokit2")
@@ -186,6 +191,7 @@ def test_scr_detection_agrees_with_neurokit(seed):
 # --------------------------------------------------------------------------- openSMILE
 
 
+@pytest.mark.oracle
 @pytest.mark.skipif(not SONG.is_file(), reason=f"{SONG} not present")
 def test_opensmile_features_equal_direct_call():
     """Our 6,373 functionals of a real stereo MP3 (read by soundfile, channels averaged, native

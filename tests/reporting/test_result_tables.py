@@ -310,3 +310,34 @@ def test_real_data_gets_no_ceiling_row_and_the_header_says_why(tmp_path):
     assert list(frame["source"]) == ["ours"] and "valence_share_of_ceiling" not in frame
     md = (out / "t.md").read_text()
     assert "Planted ceiling: none for deap (real data" in md and "share of ceiling" not in md
+
+
+def test_add_holm_adjusts_each_column_over_its_rows_like_statsmodels():
+    """Holm over several rows of a table, one family per (dimension, metric) column, rows
+    without a paired test (NaN p) left out of the family: statsmodels' multipletests gives the
+    same adjusted p-values."""
+    from statsmodels.stats.multitest import multipletests
+
+    from edaffect.reporting.result_tables import add_holm
+
+    p_acc = [0.01, 0.04, np.nan, 0.03, 0.20, 0.002]
+    p_f1 = [0.5, 0.01, 0.02, np.nan, np.nan, 0.04]
+    frame = pd.DataFrame({
+        "experiment": list("abcdef"),
+        "valence_accuracy_vs_ref_p": p_acc,
+        "valence_accuracy_vs_ref_note": ["paired"] * 6,
+        "arousal_f1_vs_ref_p": p_f1,
+        "arousal_f1_vs_ref_note": ["paired"] * 6,
+    })
+    add_holm(frame)
+    for column, raw in (("valence_accuracy_vs_ref", p_acc), ("arousal_f1_vs_ref", p_f1)):
+        raw = np.array(raw)
+        finite = np.isfinite(raw)
+        expected = np.full(raw.shape, np.nan)
+        expected[finite] = multipletests(raw[finite], method="holm")[1]
+        np.testing.assert_allclose(frame[f"{column}_p_holm"], expected, equal_nan=True)
+        assert (frame[f"{column}_p_holm"][finite] >= raw[finite]).all()
+        notes = frame[f"{column}_note"]
+        assert all(("Holm" in n) == f for n, f in zip(notes, finite, strict=True))
+    # several tests in the family: the smallest p is multiplied by the family size
+    assert frame["valence_accuracy_vs_ref_p_holm"].iloc[5] == pytest.approx(5 * 0.002)

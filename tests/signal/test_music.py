@@ -39,8 +39,8 @@ def test_real_mp3s_give_6373_finite_functionals(song_rows):
     assert len(names) == 6373 == len(set(names))
     rows = []
     for song, path in zip(SONGS, song_rows, strict=True):
-        stimulus, seconds, columns, values = music._read_song_csv(path)
-        assert stimulus == song and seconds > 0 and columns == names
+        stimulus, columns, values = music._read_song_csv(path)
+        assert stimulus == song and columns == names
         assert values.shape == (6373,) and np.isfinite(values).all()
         rows.append(values)
     # four different songs, four different feature vectors
@@ -52,7 +52,7 @@ def test_same_song_twice_is_identical(samples, song_rows):
     openSMILE's float32 precision (the cache's 9 significant digits round-trip float32)."""
     again = music.audio_features(samples / "634.mp3")
     assert again.dtype == np.float64
-    _, _, columns, cached = music._read_song_csv(song_rows[SONGS.index("634")])
+    _, columns, cached = music._read_song_csv(song_rows[SONGS.index("634")])
     assert columns == list(again.index)
     np.testing.assert_array_equal(cached.astype(np.float32), again.to_numpy().astype(np.float32))
 
@@ -167,3 +167,15 @@ def test_half_second_audio_is_refused_with_the_minimum_named(samples, tmp_path):
     assert not (tmp_path / "634.csv").exists()
     values = music.audio_features(clip, min_seconds=0.25).to_numpy()
     assert values.shape == (6373,) and np.isfinite(values).all()
+
+
+def test_cache_with_the_old_timing_column_reads_the_same(song_rows, tmp_path):
+    """A per-song cache written when it still held `extract_seconds` gives the same row."""
+    lines = song_rows[0].read_text().splitlines()
+    head, row = lines[0].split(","), lines[1].split(",")
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_text(",".join([head[0], "extract_seconds", *head[1:]]) + "\n"
+                      + ",".join([row[0], "1.25", *row[1:]]) + "\n")
+    new, old = music._read_song_csv(song_rows[0]), music._read_song_csv(legacy)
+    assert new[0] == old[0] and new[1] == old[1]
+    np.testing.assert_array_equal(new[2], old[2])

@@ -182,3 +182,11 @@ fi
 stamp "comparing outputs"
 "$PYTHON" "$CHECK" compare "$STUDY_DIR/local" "$STUDY_DIR/slurm" "${TARGETS[@]}"
 stamp "SLURM study equals the local study"
+
+# The SLURM profile tests (the README's `--profile profiles/slurm` dry run needs a SLURM client;
+# they skip on machines without one) with the client installed and the cluster up: a skip here
+# is a failure (tests/conftest.py, marker `slurm`).
+stamp "SLURM profile tests, required to run (EDAFFECT_REQUIRE_SLURM=1)"
+EDAFFECT_REQUIRE_SLURM=1 "$PYTHON" -m pytest -p no:cacheprovider -q -rs \
+    "$REPO/tests/slurm/test_profiles.py"
+stamp "SLURM profile tests ran"

@@ -15,6 +15,7 @@ Every check prints what it compared and exits non-zero with the differences on f
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import re
@@ -29,10 +30,19 @@ import yaml
 
 # The lines a cluster user edits, marked "<-- CHANGE" in profiles/slurm/config.yaml.
 CHANGE_KEYS = ("slurm_partition", "slurm_account", "gpu_model")
-# Columns/keys that measure time or the machine, not the result: excluded from comparisons.
-RUNTIME_PATTERN = re.compile(
-    r"second|seconds|time|runtime|duration|elapsed|device|resumed|_s$", re.I
+# Columns / keys / rendered-table headers that measure time or the machine, not the result,
+# excluded from comparisons by exact name (benchmarks/study_digest.py owns the list).
+_spec = importlib.util.spec_from_file_location(
+    "study_digest", Path(__file__).resolve().parents[2] / "benchmarks" / "study_digest.py"
 )
+_digest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_digest)
+RUNTIME_FIELDS = _digest.TIMING_FIELDS | _digest.TIMING_HEADERS
+
+
+def is_runtime(name: object) -> bool:
+    """Whether a column / key measures the run (named in RUNTIME_FIELDS), not its result."""
+    return str(name) in RUNTIME_FIELDS
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,7 +226,7 @@ def compare_csv(local: Path, slurm: Path) -> list[str]:
         return [f"{slurm.name}: shape differs: {a.shape} vs {b.shape}"]
     problems = []
     for column in a.columns:
-        if RUNTIME_PATTERN.search(str(column)):
+        if is_runtime(column):
             continue
         for row, (x, y) in enumerate(zip(a[column].tolist(), b[column].tolist(), strict=True)):
             if not _values_equal(x, y) and not (pd.isna(x) and pd.isna(y)):
@@ -236,7 +246,7 @@ def compare_text(local: Path, slurm: Path, runtime_columns: set[str]) -> list[st
     for line in la:
         if line.startswith("|"):
             cells = [c.strip() for c in line.strip("|").split("|")]
-            blank = {i for i, c in enumerate(cells) if c in runtime_columns}
+            blank = {i for i, c in enumerate(cells) if c in runtime_columns or is_runtime(c)}
             break
     problems = []
     for number, (x, y) in enumerate(zip(la, lb, strict=True), start=1):
@@ -280,7 +290,7 @@ def compare_metrics(local_dir: Path, slurm_dir: Path) -> tuple[int, list[str]]:
         if rel.name == "metrics.json":
             n += 1
             ma, mb = json.loads(a.read_text()), json.loads(b.read_text())
-            keys = {k for k in ma.keys() | mb.keys() if not RUNTIME_PATTERN.search(k)}
+            keys = {k for k in ma.keys() | mb.keys() if not is_runtime(k)}
             for key in sorted(keys):
                 if not _values_equal(ma.get(key), mb.get(key)):
                     problems.append(f"{rel}: {key}: {ma.get(key)!r} vs {mb.get(key)!r}")
@@ -304,7 +314,7 @@ def compare_outputs(local_dir: Path, slurm_dir: Path, targets: list[str]) -> lis
             runtime_columns = {
                 str(c)
                 for c in read_table_csv(local_dir / sibling)[1].columns
-                if RUNTIME_PATTERN.search(str(c))
+                if is_runtime(c)
             }
         for rel in files:
             a, b = local_dir / rel, slurm_dir / rel

@@ -95,6 +95,7 @@ def gpu_jobs(out: str, rule: str) -> int:
 
 @pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not installed beside python")
 @pytest.mark.skipif(shutil.which("sinfo") is None, reason="the SLURM plugin needs a SLURM client")
+@pytest.mark.slurm
 def test_readme_slurm_command_plans_one_gpu_job_per_fold(tmp_path):
     """`snakemake --profile profiles/slurm all`, exactly as the README says: one job per fold
     (no packed jobs), the cluster settings of cluster.yaml, and the same plan with the profile
@@ -170,7 +171,8 @@ def _write_run(root: Path, accuracy: float, seconds: float) -> None:
     tables = root / "results" / "tables"
     tables.mkdir(parents=True)
     (tables / "table3.csv").write_text(
-        f"# caption\nexperiment,accuracy_mean,seconds_per_epoch_mean\nr_f,{accuracy},{seconds}\n"
+        "# caption\nexperiment,accuracy_mean,valence_seconds_per_epoch_mean\n"
+        f"r_f,{accuracy},{seconds}\n"
     )
     (tables / "table3.md").write_text(
         f"| Experiment | acc |\n|:--|:--|\n| r_f | {accuracy:.1f} |\n"
@@ -258,3 +260,17 @@ def test_derive_profile_can_leave_cpus_beside_the_gpu_job():
     values = {"slurm_partition": "p", "slurm_account": "a", "gpu_model": "m"}
     derived = study_check.derive_profile(SLURM_PROFILE.read_text(), values, cpus=2, gpu_cpus=1)
     assert derived["set-resources"]["train_fold"]["cpus_per_gpu"] == 1
+
+
+def test_runtime_fields_are_named_not_matched(tmp_path):
+    """Result columns that merely look like times (lag_s, stimulus_duration_s) are compared;
+    only the named timing columns are left out."""
+    assert study_check.is_runtime("valence_seconds_per_epoch_mean")
+    assert study_check.is_runtime("train_seconds") and study_check.is_runtime("Device")
+    for name in ("lag_s", "recovered_lag_s", "stimulus_duration_s", "cpu_count"):
+        assert not study_check.is_runtime(name)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("# c\nexperiment,lag_s,train_seconds\nx,2.5,1.0\n")
+    b.write_text("# c\nexperiment,lag_s,train_seconds\nx,3.0,9.0\n")
+    problems = study_check.compare_csv(a, b)
+    assert len(problems) == 1 and "lag_s" in problems[0]

@@ -231,7 +231,13 @@ def test_lag_analysis_recovers_planted_mean_lag():
     pooled, peaks, summary = summarise(pd.concat(rows), truth)
     assert abs(summary["pooled_peak_lag_s"] - np.mean(list(planted.values()))) < 1.0
     assert summary["abs_error_mean_lag_s"] < 1.0 and summary["pooled_peak_r"] > 0.1
-    assert -5.0 <= summary["mean_listener_lag_s"] <= 5.0
+    # the listeners' own peaks: a skin-response latency (0-4 s, not the grid's ±5 s) near the
+    # planted mean (per-listener peaks scatter, sd ~2.8 s here: the tolerance is ~1.3 standard
+    # errors of a six-listener mean)
+    planted_mean = float(np.mean(list(planted.values())))
+    assert 0.0 < summary["mean_listener_lag_s"] < 4.0
+    assert abs(summary["mean_listener_lag_s"] - planted_mean) < 1.5
+    assert 0.5 < summary["pooled_peak_lag_s"] < 4.0
     assert len(pooled) == len(lags) and set(peaks["subject"]) == set(planted)
 
 
@@ -248,7 +254,13 @@ def test_lag_analysis_runs_on_real_pmemo_samples():
                                       "subject": subject, "lag_s": lags, "r": r}))
     pooled, peaks, summary = summarise(pd.concat(rows))
     assert summary["n_trials"] == 16 and np.isfinite(pooled["r_mean"]).sum() >= 15
-    assert -5.0 <= summary["pooled_peak_lag_s"] <= 5.0
+    # 16 real trials show no physiological lag (pooled peak r ~0.08 at about -4 s), so this
+    # checks the reported peak against the pooled curve itself: the parabola's vertex lies
+    # within half a grid step of the curve's largest sampled value
+    curve = pooled.reset_index() if "lag_s" not in pooled else pooled
+    curve = curve.dropna(subset=["r_mean"])
+    best_lag = float(curve.loc[curve["r_mean"].idxmax(), "lag_s"])
+    assert abs(summary["pooled_peak_lag_s"] - best_lag) <= 0.25
 
 
 # ----------------------------------------------------------------------------- models and folds

@@ -125,7 +125,8 @@ def audio_features(path: str | Path, min_seconds: float = MIN_AUDIO_S) -> pd.Ser
 def song_feature_row(
     audio: str | Path, stimulus: str, min_seconds: float = MIN_AUDIO_S
 ) -> pd.DataFrame:
-    """One song's cached row: `stimulus`, `extract_seconds` and the 6,373 functionals."""
+    """One song's cached row: `stimulus` and the 6,373 functionals (the extraction time goes to
+    the rule's log only, so that the cache holds data, not run metadata)."""
     start, cpu = time.perf_counter(), time.process_time()
     features = audio_features(audio, min_seconds)
     seconds = time.perf_counter() - start
@@ -134,7 +135,6 @@ def song_feature_row(
         stimulus, audio, seconds, time.process_time() - cpu,
     )
     row = pd.DataFrame([features.to_numpy()], columns=features.index)
-    row.insert(0, "extract_seconds", seconds)
     row.insert(0, "stimulus", str(stimulus))
     return row
 
@@ -148,43 +148,44 @@ def write_song_features(
     atomic.to_csv(row, out_csv, index=False, float_format="%.9g")
 
 
-def _read_song_csv(path: str | Path) -> tuple[str, float, list[str], np.ndarray]:
-    """One per-song cache: (stimulus, extract_seconds, feature names, values). Parsed by hand:
-    pandas needs ~0.4 s for a 6,375-column header, this ~5 ms."""
+# Older per-song caches hold the extraction time as their second column; it is skipped on reading.
+LEGACY_TIMING_COLUMN = "extract_seconds"
+
+
+def _read_song_csv(path: str | Path) -> tuple[str, list[str], np.ndarray]:
+    """One per-song cache: (stimulus, feature names, values). Parsed by hand:
+    pandas needs ~0.4 s for a 6,374-column header, this ~5 ms."""
     with open(path) as handle:
         header = handle.readline().rstrip("\n").split(",")
         values = handle.readline().rstrip("\n").split(",")
         extra = handle.readline().strip()
-    if header[:2] != ["stimulus", "extract_seconds"] or len(header) != N_MUSIC_FEATURES + 2:
-        raise ValueError(f"{path}: expected columns stimulus, extract_seconds + 6373 functionals")
+    if header[:2] == ["stimulus", LEGACY_TIMING_COLUMN]:  # a cache written before the timing
+        header, values = header[:1] + header[2:], values[:1] + values[2:]  # moved to the log
+    if header[:1] != ["stimulus"] or len(header) != N_MUSIC_FEATURES + 1:
+        raise ValueError(f"{path}: expected columns stimulus + 6373 functionals")
     if len(values) != len(header) or extra:
         raise ValueError(f"{path}: expected exactly one row of {len(header)} values")
     try:
-        numbers = np.asarray(values[2:], dtype=np.float64)
+        numbers = np.asarray(values[1:], dtype=np.float64)
     except ValueError as err:
         raise ValueError(f"{path}: non-numeric feature value ({err})") from err
-    return values[0], float(values[1]), header[2:], numbers
+    return values[0], header[1:], numbers
 
 
 def merge_song_features(song_csvs: Iterable[str | Path], stimuli: Sequence[str]) -> pd.DataFrame:
     """The music table from per-song caches, rows in `stimuli` order."""
-    ids, seconds, rows = [], [], []
+    ids, rows = [], []
     names: list[str] | None = None
     for path in song_csvs:
-        stimulus, spent, columns, values = _read_song_csv(path)
+        stimulus, columns, values = _read_song_csv(path)
         if names is None:
             names = columns
         elif columns != names:
             raise ValueError(f"{path}: feature columns differ from the other songs' caches")
         ids.append(stimulus)
-        seconds.append(spent)
         rows.append(values)
     if names is None:
         raise ValueError("no per-song music feature files given")
-    log.info(
-        "openSMILE seconds per song: mean %.2f, median %.2f, max %.2f over %d songs",
-        np.mean(seconds), np.median(seconds), np.max(seconds), len(seconds),
-    )
     return _finish(ids, names, np.vstack(rows), stimuli, source="audio")
 
 
