@@ -2,7 +2,7 @@
 # protocol (class-balanced (subject, stimulus) pair folds, no validation fold, the test fold
 # scored every epoch) and arms that separate its subject leak, its epoch selection on the test
 # fold and its training size, repeated over fold draws.  Arms and contrasts are config entries
-# (`leakage:`).  Package code: edaffect.studies.leakage.study.
+# (`leakage:`).  Package code: edaffect.studies.leakage (arms, runs, table).
 
 # Constants and input functions: rules/common.smk ("input functions of rules/leakage.smk").
 

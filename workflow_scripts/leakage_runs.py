@@ -4,7 +4,8 @@ from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.studies.leakage.study import arm_from_config, run_arms  # noqa: E402
+from edaffect.studies.leakage.arms import arm_from_config  # noqa: E402
+from edaffect.studies.leakage.runs import run_arms  # noqa: E402
 
 inputs = {key: value for key, value in smk.input.items()}
 run_arms(

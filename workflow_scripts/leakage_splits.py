@@ -4,7 +4,7 @@ from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.studies.leakage.study import arm_from_config, write_arm_splits  # noqa: E402
+from edaffect.studies.leakage.arms import arm_from_config, write_arm_splits  # noqa: E402
 
 write_arm_splits(
     smk.input.trials,

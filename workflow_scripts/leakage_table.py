@@ -5,11 +5,8 @@ from edaffect.io.rule_io import rule_context
 smk, log = rule_context(globals())
 
 from edaffect.reporting.result_tables import data_line  # noqa: E402
-from edaffect.studies.leakage.study import (  # noqa: E402
-    arm_from_config,
-    contrast_from_config,
-    write_leakage_table,
-)
+from edaffect.studies.leakage.arms import arm_from_config, contrast_from_config  # noqa: E402
+from edaffect.studies.leakage.table import write_leakage_table  # noqa: E402
 
 table = write_leakage_table(
     list(smk.input.runs),

@@ -10,14 +10,8 @@ import pytest
 from scipy import stats
 
 from edaffect.model_selection.splits import load_fold, make_protocol_splits
-from edaffect.studies.leakage.study import (
-    Arm,
-    arm_from_config,
-    draw_contrast,
-    draw_values,
-    leakage_table,
-    make_arm_splits,
-)
+from edaffect.studies.leakage.arms import Arm, arm_from_config, make_arm_splits
+from edaffect.studies.leakage.table import draw_contrast, draw_values, leakage_table
 from edaffect.training.stimulus_baseline import fit_lookup, predict_lookup
 
 
@@ -206,7 +200,7 @@ def test_stimulus_lookup():
 
 
 def test_header_names_every_arm_and_prints_a_fold_count_other_than_the_papers():
-    from edaffect.studies.leakage.study import describe_arm, header
+    from edaffect.studies.leakage.table import describe_arm, header
 
     text = header(ARMS, [], "", 5, 2, 5)
     assert "5 folds per arm (DEVIATES from the paper" in text
