@@ -5,8 +5,6 @@
 # Package code: edaffect.training.baselines.  (The 3-layer CNN on the features is a network.)
 
 
-SVM_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] == "svm")
-
 ALL_TARGETS.extend(
     path
     for name in SVM_EXPERIMENTS

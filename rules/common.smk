@@ -3,6 +3,7 @@
 Each stage file appends its final outputs to ALL_TARGETS; rule `all` asks for them.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -17,7 +18,13 @@ from edaffect.training.fold_runner import (
     provenance_config,
     result_settings,
 )
-from edaffect.training.paths import RUN_DIR, network_fold_inputs, svm_fold_inputs
+from edaffect.reporting.paper import paper_tables_path
+from edaffect.training.paths import (
+    MUSIC_DATASET,
+    RUN_DIR,
+    network_fold_inputs,
+    svm_fold_inputs,
+)
 
 min_version("9.20")
 
@@ -37,6 +44,144 @@ ALL_TARGETS = []
 # The config without its runtime settings (threads, device, GPU, packing, checkpoints): what
 # table headers hash and table rules take as params, so runtime changes rerun nothing.
 PROVENANCE_CONFIG = provenance_config(config)
+
+
+# ---- every config-derived constant of the workflow (stage files define none of their own) ----
+# The datasets' roles: PMEmo is the one dataset with songs (music features, Res-SIN), listeners'
+# EDA and dynamic annotations; AMIGOS the one with ECG and EEG beside EDA.
+MAAN_DATASET = "amigos"
+MUSIC_SOURCE = config["baselines"]["music"]["source"]
+FEATURES_OPTIONS = config["baselines"]["eda_features"]
+RESSIN_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] == "ressin")
+RESSIN = config["ressin"] if "ressin" in config else {}  # optional study: no defaults when absent
+RESSIN_DATASET = MUSIC_DATASET  # Res-SIN is a PMEmo study (music fusion)
+RESSIN_TABLE2 = RESSIN["table2"] if RESSIN else {}
+SVM_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] == "svm")
+LABELS_N_INIT = int(config["labels"]["kmeans_n_init"])
+FIG3_DATASET = MUSIC_DATASET if MUSIC_DATASET in DATASETS else (DATASETS[0] if DATASETS else None)
+# split.fractions plus every experiment's fraction and 1.0, so each training run finds its folds.
+LABELS_FRACTIONS = sorted(
+    {1.0}
+    | {float(f) for f in config["split"]["fractions"]}
+    | {float(exp["fraction"]) for exp in EXPERIMENTS.values()}
+)
+# SHA-256 (12 hex digits) of the config's result-changing settings as sorted JSON, printed in
+# the table headers (runtime settings left out, so changing threads reruns nothing).
+LABELS_CONFIG_SHA = hashlib.sha256(
+    json.dumps(PROVENANCE_CONFIG, sort_keys=True, default=str).encode()
+).hexdigest()[:12]
+CEILING = config["planted_ceiling"]
+
+
+def experiment_config(name):
+    """An experiment's settings (schema defaults filled in by validation) and its name."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; config.yaml defines {sorted(EXPERIMENTS)}")
+    return {**EXPERIMENTS[name], "name": name}
+
+
+def experiments_regex(names):
+    """A wildcard constraint matching exactly these names (none: matches nothing)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def study_dimensions(name):
+    """The dimensions the study reads of an experiment: the refined-labels experiment's own
+    (continuous.refined.dimensions), every config dimension for the others."""
+    if name == config["continuous"]["refined_experiment"]:
+        return [d for d in DIMENSIONS if d in config["continuous"]["refined"]["dimensions"]]
+    return DIMENSIONS
+
+
+FAMILIES = model_families(config)  # module paths of config files: relative to the working directory
+FOLD_MODE = fold_mode(config["training"])
+# Experiments the fold runner trains: every one whose model is a registered family.
+TRAINED_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] in FAMILIES)
+# GPU families (networks, Res-SIN, MAAN) train in rules train_fold/train_folds, the others (SVM,
+# stimulus, constant, ridge, ...) in train_fold_cpu/train_folds_cpu: a cluster profile can then
+# give the first a GPU model without asking SLURM for GPU resources in CPU jobs (srun refuses a
+# `--gpus=<model>:0` step).
+GPU_TRAINED = [
+    n for n in TRAINED_EXPERIMENTS if family_of(EXPERIMENTS[n] | {"name": n}, FAMILIES).gpu
+]
+CPU_TRAINED = [n for n in TRAINED_EXPERIMENTS if n not in GPU_TRAINED]
+GPU_TRAINED_REGEX = experiments_regex(GPU_TRAINED)
+CPU_TRAINED_REGEX = experiments_regex(CPU_TRAINED)
+# Packed training (rules/training.smk): one job per (experiment, dataset) trains every dimension
+# and fold (train_folds, train_folds_cpu); an experiment read in some dimensions only trains
+# those, one job per (experiment, dataset, dimension) (train_dimension_folds).
+SOME_DIMENSIONS = [n for n in TRAINED_EXPERIMENTS if study_dimensions(n) != DIMENSIONS]
+GPU_ALL_DIMENSIONS_REGEX = experiments_regex(n for n in GPU_TRAINED if n not in SOME_DIMENSIONS)
+CPU_ALL_DIMENSIONS_REGEX = experiments_regex(n for n in CPU_TRAINED if n not in SOME_DIMENSIONS)
+SOME_DIMENSIONS_REGEX = experiments_regex(SOME_DIMENSIONS)
+CONTINUOUS = config["continuous"]
+CONTINUOUS_DATASET = MUSIC_DATASET  # the one dataset with dynamic annotations and listeners' EDA
+CONTINUOUS_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["experiments"])
+REFINED_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["refined_experiment"])
+CONTINUOUS_TABLES = (["continuous_table", "lag_table"] if CONTINUOUS_ON else []) + (
+    ["refined_labels_table"] if REFINED_ON else []
+)
+CONTINUOUS_FIGURES = (["continuous_traces", "lag_curve"] if CONTINUOUS_ON else []) + (
+    ["refined_accuracy"] if REFINED_ON else []
+)
+LEAKAGE = config["leakage"]
+LEAKAGE_ARMS = LEAKAGE["arms"]
+LEAKAGE_EXPERIMENTS = list(LEAKAGE["experiments"])
+LEAKAGE_DATASETS = [d for d in LEAKAGE["datasets"] if d in DATASETS]
+LEAKAGE_EXPERIMENT_REGEX = experiments_regex(LEAKAGE_EXPERIMENTS)
+LEAKAGE_RUN = "results/leakage/runs/{experiment}/{dataset}/folds.csv"
+MAAN = config["maan"]
+MAAN_ENABLED = MAAN_DATASET in DATASETS
+MAAN_PAPER_TABLES = str(
+    paper_tables_path()
+)  # published values, an input of the table rules (they re-render)
+
+
+def kept_model_pairs():
+    """(experiment, dataset) of training.kept_models whose dataset is configured, checked:
+    networks `edaffect predict` serves (rtcan1d), trained in every dimension."""
+    pairs = []
+    for entry in config["training"]["kept_models"]:
+        name, dataset = entry["experiment"], entry["dataset"]
+        if dataset not in DATASETS:
+            continue
+        exp = experiment_config(name)
+        if exp["model"] != "rtcan1d" or name in SOME_DIMENSIONS or dataset not in exp["datasets"]:
+            raise ValueError(
+                f"config training.kept_models: {name} on {dataset} is not an rtcan1d experiment "
+                "trained on that dataset in every dimension (what edaffect predict serves)"
+            )
+        pairs.append((name, dataset))
+    return list(dict.fromkeys(pairs))
+
+
+def kept_models_regex(pairs):
+    """A constraint of wildcard `experiment` that matches only the kept (experiment, dataset)
+    pairs: each name followed by a lookahead for its datasets (RUN_DIR spells the dataset right
+    after the experiment); matches nothing without pairs."""
+    if "{experiment}/{dataset}/" not in RUN_DIR:
+        raise ValueError(f"kept_models_regex: RUN_DIR {RUN_DIR} changed its layout")
+    datasets = {}
+    for name, dataset in pairs:
+        datasets.setdefault(name, []).append(re.escape(dataset))
+    return (
+        "|".join(
+            f"{re.escape(name)}(?=/(?:{'|'.join(names)})/)" for name, names in datasets.items()
+        )
+        or "(?!)"
+    )
+
+
+KEPT_MODELS = kept_model_pairs()
+KEPT_MODELS_REGEX = kept_models_regex(KEPT_MODELS)
+RESULT_TABLES = [  # tables with rows on a configured dataset
+    n for n in (3, 4, 5, 6) if any(r["dataset"] in DATASETS for r in config["tables"][f"table{n}"])
+]
+REPORT_TABLES = [1, 2, *RESULT_TABLES]  # Tables 1-2 come from rules/labels.smk
+GRADCAM_DATASET = config["figures"]["gradcam_dataset"]
+GRADCAM_EXPERIMENTS = list(config["figures"]["gradcam_experiments"])
+GRADCAM_FOLD = N_FOLDS - 1  # the paper shows fold 10 of 10
+GRADCAM_FIGURES = {"valence": (5, 6), "arousal": (7, 8)}
 
 
 def all_targets(wildcards):
@@ -65,7 +210,7 @@ def dataset_options(wildcards):
 
 def split_group_by(wildcards):
     """Song-disjoint folds only where trials are (listener, song) pairs: PMEmo."""
-    return config["split"]["group_by"] if wildcards.dataset == "pmemo" else "subject"
+    return config["split"]["group_by"] if wildcards.dataset == MUSIC_DATASET else "subject"
 
 
 def is_synthetic(dataset):
@@ -96,13 +241,6 @@ def dataset_source(wildcards):
             f"(datasets.{dataset}.synthetic is false, so a real copy is expected there)"
         )
     return []
-
-
-def experiment_config(name):
-    """An experiment's settings (schema defaults filled in by validation) and its name."""
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; config.yaml defines {sorted(EXPERIMENTS)}")
-    return {**EXPERIMENTS[name], "name": name}
 
 
 def is_network(name):
@@ -154,8 +292,6 @@ def config_json(*keys):
 
 
 # ---- the planted ceiling (rules/baselines.smk; edaffect.training.planted_ceiling) ----
-
-CEILING = config["planted_ceiling"]
 
 
 def ceiling_datasets(table):
@@ -276,44 +412,6 @@ def features_eda_inputs(wildcards):
 
 # ---- the fold runner (rules/training.smk; edaffect.training.fold_runner) ----
 
-FAMILIES = model_families(config)  # module paths of config files: relative to the working directory
-FOLD_MODE = fold_mode(config["training"])
-# Experiments the fold runner trains: every one whose model is a registered family.
-TRAINED_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] in FAMILIES)
-
-
-def experiments_regex(names):
-    """A wildcard constraint matching exactly these names (none: matches nothing)."""
-    return "|".join(re.escape(n) for n in names) or "(?!)"
-
-
-def study_dimensions(name):
-    """The dimensions the study reads of an experiment: the refined-labels experiment's own
-    (continuous.refined.dimensions), every config dimension for the others."""
-    if name == config["continuous"]["refined_experiment"]:
-        return [d for d in DIMENSIONS if d in config["continuous"]["refined"]["dimensions"]]
-    return DIMENSIONS
-
-
-TRAINED_EXPERIMENT_REGEX = experiments_regex(TRAINED_EXPERIMENTS)
-# GPU families (networks, Res-SIN, MAAN) train in rules train_fold/train_folds, the others (SVM,
-# stimulus, constant, ridge, ...) in train_fold_cpu/train_folds_cpu: a cluster profile can then
-# give the first a GPU model without asking SLURM for GPU resources in CPU jobs (srun refuses a
-# `--gpus=<model>:0` step).
-GPU_TRAINED = [
-    n for n in TRAINED_EXPERIMENTS if family_of(EXPERIMENTS[n] | {"name": n}, FAMILIES).gpu
-]
-CPU_TRAINED = [n for n in TRAINED_EXPERIMENTS if n not in GPU_TRAINED]
-GPU_TRAINED_REGEX = experiments_regex(GPU_TRAINED)
-CPU_TRAINED_REGEX = experiments_regex(CPU_TRAINED)
-# Packed training (rules/training.smk): one job per (experiment, dataset) trains every dimension
-# and fold (train_folds, train_folds_cpu); an experiment read in some dimensions only trains
-# those, one job per (experiment, dataset, dimension) (train_dimension_folds).
-SOME_DIMENSIONS = [n for n in TRAINED_EXPERIMENTS if study_dimensions(n) != DIMENSIONS]
-GPU_ALL_DIMENSIONS_REGEX = experiments_regex(n for n in GPU_TRAINED if n not in SOME_DIMENSIONS)
-CPU_ALL_DIMENSIONS_REGEX = experiments_regex(n for n in CPU_TRAINED if n not in SOME_DIMENSIONS)
-SOME_DIMENSIONS_REGEX = experiments_regex(SOME_DIMENSIONS)
-
 
 def fold_family(wildcards):
     return family_of(experiment_config(wildcards.experiment), FAMILIES)
@@ -419,17 +517,6 @@ def ressin_table2_experiments():
 
 # ---- input functions of rules/continuous.smk ----
 
-CONTINUOUS = config["continuous"]
-CONTINUOUS_DATASET = "pmemo"  # the one dataset with dynamic annotations and listeners' EDA
-CONTINUOUS_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["experiments"])
-REFINED_ON = CONTINUOUS_DATASET in DATASETS and bool(CONTINUOUS["refined_experiment"])
-CONTINUOUS_TABLES = (["continuous_table", "lag_table"] if CONTINUOUS_ON else []) + (
-    ["refined_labels_table"] if REFINED_ON else []
-)
-CONTINUOUS_FIGURES = (["continuous_traces", "lag_curve"] if CONTINUOUS_ON else []) + (
-    ["refined_accuracy"] if REFINED_ON else []
-)
-
 
 def continuous_metrics(wildcards):
     """metrics.json of every continuous-regression experiment, dimension and fold."""
@@ -470,13 +557,6 @@ def continuous_truth(wildcards):
 
 
 # ---- input functions of rules/leakage.smk ----
-
-LEAKAGE = config["leakage"]
-LEAKAGE_ARMS = LEAKAGE["arms"]
-LEAKAGE_EXPERIMENTS = list(LEAKAGE["experiments"])
-LEAKAGE_DATASETS = [d for d in LEAKAGE["datasets"] if d in DATASETS]
-LEAKAGE_EXPERIMENT_REGEX = experiments_regex(LEAKAGE_EXPERIMENTS)
-LEAKAGE_RUN = "results/leakage/runs/{experiment}/{dataset}/folds.csv"
 
 
 def leakage_dataset_arms(dataset):
@@ -539,15 +619,6 @@ def leakage_run_inputs(wildcards):
 
 # ---- input functions of rules/maan.smk ----
 
-from edaffect.reporting.paper import paper_tables_path
-
-MAAN = config["maan"]
-MAAN_DATASET = "amigos"  # the one dataset with ECG and EEG beside EDA
-MAAN_ENABLED = MAAN_DATASET in DATASETS
-MAAN_PAPER_TABLES = str(
-    paper_tables_path()
-)  # published values, an input of the table rules (they re-render)
-
 
 def maan_report_experiments():
     """The MAAN experiments the table and the figure read (config experiments, model maan)."""
@@ -579,45 +650,6 @@ def maan_table_runs(name):
 def kept_models(paths):
     """model.pt output(s): temp() unless config training.keep_models."""
     return paths if config["training"]["keep_models"] else temp(paths)
-
-
-def kept_model_pairs():
-    """(experiment, dataset) of training.kept_models whose dataset is configured, checked:
-    networks `edaffect predict` serves (rtcan1d), trained in every dimension."""
-    pairs = []
-    for entry in config["training"]["kept_models"]:
-        name, dataset = entry["experiment"], entry["dataset"]
-        if dataset not in DATASETS:
-            continue
-        exp = experiment_config(name)
-        if exp["model"] != "rtcan1d" or name in SOME_DIMENSIONS or dataset not in exp["datasets"]:
-            raise ValueError(
-                f"config training.kept_models: {name} on {dataset} is not an rtcan1d experiment "
-                "trained on that dataset in every dimension (what edaffect predict serves)"
-            )
-        pairs.append((name, dataset))
-    return list(dict.fromkeys(pairs))
-
-
-def kept_models_regex(pairs):
-    """A constraint of wildcard `experiment` that matches only the kept (experiment, dataset)
-    pairs: each name followed by a lookahead for its datasets (RUN_DIR spells the dataset right
-    after the experiment); matches nothing without pairs."""
-    if "{experiment}/{dataset}/" not in RUN_DIR:
-        raise ValueError(f"kept_models_regex: RUN_DIR {RUN_DIR} changed its layout")
-    datasets = {}
-    for name, dataset in pairs:
-        datasets.setdefault(name, []).append(re.escape(dataset))
-    return (
-        "|".join(
-            f"{re.escape(name)}(?=/(?:{'|'.join(names)})/)" for name, names in datasets.items()
-        )
-        or "(?!)"
-    )
-
-
-KEPT_MODELS = kept_model_pairs()
-KEPT_MODELS_REGEX = kept_models_regex(KEPT_MODELS)
 
 
 def kept_model_files():

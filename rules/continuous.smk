@@ -25,7 +25,7 @@ rule continuous_dynamic:
     conda:
         "../envs/edaffect.yaml"
     log:
-        "results/logs/continuous_dynamic/pmemo.log",
+        f"results/logs/continuous_dynamic/{CONTINUOUS_DATASET}.log",
     script:
         "../workflow_scripts/continuous_dynamic.py"
 
@@ -42,7 +42,7 @@ rule continuous_song_splits:
     conda:
         "../envs/edaffect.yaml"
     log:
-        "results/logs/continuous_song_splits/pmemo.log",
+        f"results/logs/continuous_song_splits/{CONTINUOUS_DATASET}.log",
     script:
         "../workflow_scripts/continuous_splits.py"
 
@@ -67,9 +67,9 @@ rule continuous_frames:
     conda:
         "../envs/edaffect.yaml"
     log:
-        "results/logs/continuous_frames/pmemo.log",
+        f"results/logs/continuous_frames/{CONTINUOUS_DATASET}.log",
     benchmark:
-        "results/benchmarks/continuous_frames/pmemo.tsv"
+        f"results/benchmarks/continuous_frames/{CONTINUOUS_DATASET}.tsv"
     script:
         "../workflow_scripts/continuous_frames.py"
 
@@ -148,9 +148,9 @@ rule continuous_lag:
     conda:
         "../envs/edaffect.yaml"
     log:
-        "results/logs/continuous_lag/pmemo.log",
+        f"results/logs/continuous_lag/{CONTINUOUS_DATASET}.log",
     benchmark:
-        "results/benchmarks/continuous_lag/pmemo.tsv"
+        f"results/benchmarks/continuous_lag/{CONTINUOUS_DATASET}.tsv"
     script:
         "../workflow_scripts/continuous_lag.py"
 

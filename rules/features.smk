@@ -3,10 +3,6 @@
 # Package code: edaffect.signal.eda_features, edaffect.signal.music.  Definitions: docs/features.md.
 
 
-MUSIC_SOURCE = config["baselines"]["music"]["source"]
-MUSIC_DATASET = "pmemo"
-FEATURES_OPTIONS = config["baselines"]["eda_features"]
-
 ALL_TARGETS.extend(expand("results/{dataset}/eda_features.csv", dataset=DATASETS))
 if MUSIC_DATASET in DATASETS:
     ALL_TARGETS.append(f"results/{MUSIC_DATASET}/music_features.csv")
@@ -40,7 +36,7 @@ rule music_song:
     input:
         audio=features_song_audio,
     output:
-        csv="results/pmemo/music/{stimulus}.csv",
+        csv=f"results/{MUSIC_DATASET}/music/{{stimulus}}.csv",
     wildcard_constraints:
         stimulus=r"[A-Za-z0-9_\-]+",
     params:
@@ -63,14 +59,14 @@ rule music_features:
     input:
         unpack(features_music_inputs),
     output:
-        csv="results/pmemo/music_features.csv",
+        csv=f"results/{MUSIC_DATASET}/music_features.csv",
     params:
         root=music_root,
     resources:
         mem_mb=4000,
         runtime=20,
     log:
-        "results/logs/music_features/pmemo.log",
+        f"results/logs/music_features/{MUSIC_DATASET}.log",
     conda:
         "../envs/edaffect.yaml"
     script:

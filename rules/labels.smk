@@ -2,23 +2,6 @@
 # Tables 1-2 and Fig. 3.  Package code: edaffect.model_selection.labels, edaffect.model_selection.splits,
 # edaffect.reporting.label_tables, edaffect.reporting.label_figure.
 
-import hashlib
-
-
-LABELS_N_INIT = int(config["labels"]["kmeans_n_init"])
-FIG3_DATASET = "pmemo" if "pmemo" in DATASETS else (DATASETS[0] if DATASETS else None)
-# split.fractions plus every experiment's fraction and 1.0, so each training run finds its folds.
-LABELS_FRACTIONS = sorted(
-    {1.0}
-    | {float(f) for f in config["split"]["fractions"]}
-    | {float(exp["fraction"]) for exp in EXPERIMENTS.values()}
-)
-# SHA-256 (12 hex digits) of the config's result-changing settings as sorted JSON, printed in
-# the table headers (runtime settings left out, so changing threads reruns nothing).
-LABELS_CONFIG_SHA = hashlib.sha256(
-    json.dumps(PROVENANCE_CONFIG, sort_keys=True, default=str).encode()
-).hexdigest()[:12]
-
 
 ALL_TARGETS.extend(
     expand("results/{dataset}/{name}.csv", dataset=DATASETS, name=["labels", "splits"])

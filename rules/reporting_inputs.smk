@@ -2,21 +2,13 @@
 # Snakemake linter asks): which runs each table and figure reads.
 
 
-RESULT_TABLES = [n for n in (3, 4, 5, 6) if table_metrics(f"table{n}")]  # tables with rows
-REPORT_TABLES = [1, 2, *RESULT_TABLES]  # Tables 1-2 come from rules/labels.smk
-GRADCAM_DATASET = config["figures"]["gradcam_dataset"]
-GRADCAM_EXPERIMENTS = list(config["figures"]["gradcam_experiments"])
-GRADCAM_FOLD = N_FOLDS - 1  # the paper shows fold 10 of 10
-GRADCAM_FIGURES = {"valence": (5, 6), "arousal": (7, 8)}
-
-
 def incremental_experiments():
     """Table 3 rows of the subject-incremental study (Fig. 4): (experiment, dataset) of every
     method that the table runs at more than one subject subset on PMEmo."""
     rows = [
         r
         for r in table_rows("table3")
-        if r["dataset"] == "pmemo" and r["dataset"] in DATASETS and r["paper"].get("subset")
+        if r["dataset"] == MUSIC_DATASET and r["dataset"] in DATASETS and r["paper"].get("subset")
     ]
     methods = [r["paper"]["method"] for r in rows]
     return [r for r in rows if methods.count(r["paper"]["method"]) > 1]
@@ -61,7 +53,7 @@ def gradcam_inputs(dimension):
         "trials": f"{data}/trials.csv",
     }
     uses_music = any(e in EXPERIMENTS and EXPERIMENTS[e]["music"] for e in GRADCAM_EXPERIMENTS)
-    if GRADCAM_DATASET == "pmemo" and uses_music:
+    if GRADCAM_DATASET == MUSIC_DATASET and uses_music:
         inputs["music"] = f"{data}/music_features.csv"
     return inputs
 

@@ -6,12 +6,6 @@
 # edaffect.studies.ressin.training, edaffect.models.ressin, edaffect.studies.ressin.tables.
 
 
-RESSIN_EXPERIMENTS = sorted(n for n in EXPERIMENTS if EXPERIMENTS[n]["model"] == "ressin")
-RESSIN = config["ressin"] if "ressin" in config else {}  # optional study: no defaults when absent
-RESSIN_DATASET = "pmemo"  # Res-SIN is a PMEmo study (music fusion)
-RESSIN_TABLE2 = RESSIN["table2"] if RESSIN else {}
-
-
 if RESSIN_DATASET in DATASETS and RESSIN:
     ALL_TARGETS.extend(
         path

@@ -1,7 +1,8 @@
 """The fold runner: which code trains each model family, and how folds map to jobs.
 
 Every trained experiment (networks, SVM, Res-SIN, and any family added through config) is run by
-one rule pair in rules/training.smk and one script (workflow_scripts/train_folds.py):
+the rules of rules/training.smk (docs/architecture.md, The fold runner) and one script
+(workflow_scripts/train_folds.py):
 
 - `training.fold_mode: per_fold`  -> rule `train_fold`: one job per (experiment, dataset,
   dimension, fold) (clusters: one GPU job per fold);
