@@ -177,3 +177,16 @@ def test_song_grouping_that_empties_a_role_is_a_clear_error():
     # DEAP-like: every subject sees every video, so the test videos cover all others.
     with pytest.raises(ValueError, match="without train or val trials"):
         make_splits(deap_like(), n_folds=4, fractions=[1.0], seed=0, group_by="song")
+
+
+def test_song_blocks_keep_each_role_on_its_song_group():
+    """Hand-worked: fold 1 of 3 groups tests group 1, validates on group 2, trains on group 0."""
+    from edaffect.model_selection.splits import song_blocks
+
+    roles = np.array(["test", "test", "val", "val", "train", "train", "train", "dropped"])
+    groups = np.array([1, 0, 2, 1, 0, 1, 2, 0])
+    got = song_blocks(roles, groups, 1, 3)
+    assert got.tolist() == ["test", "dropped", "val", "dropped", "train", "dropped", "dropped",
+                            "dropped"]
+    # per-trial folds give the same answer row by row
+    assert song_blocks(roles, groups, np.full(8, 4), 3).tolist() == got.tolist()

@@ -7,10 +7,16 @@
 - Fractions (Table 3 / Fig. 4): one seeded permutation of all subjects; a fraction f uses its
   first round(f · N) subjects (at least n_folds, so that every fold has test and validation
   subjects), so smaller fractions are nested in larger ones. Each fraction gets its own folds.
-- `group_by="song"` (PMEmo): within each fold every song keeps one role, by priority
-  test > val > train; the song's trials in other roles become `dropped`. This is the smallest
-  number of drops that keeps every test trial (each subject is tested on all its trials) and,
-  given that, every validation trial whose song is not tested.
+- Song-disjoint folds (PMEmo, where trials are (listener, song) pairs) have one rule,
+  `song_blocks`: songs are dealt into seeded groups balanced by trial count; in fold k the test
+  listeners keep their songs of group k, the validation listeners their songs of group k + 1,
+  the training listeners their songs of the other groups, and every other trial is `dropped`.
+  So no listener and no song has two roles in a fold, and each trial is tested at most once.
+  Every table row called song-disjoint uses it: the leakage arm `song` and the continuous
+  study's `*_song` rows. The study's optional `split.group_by: song` (off by default) instead
+  drops, per fold, the trials whose song has a higher-priority role (test > val > train,
+  `song_priority`), which keeps every test trial: blocks would leave the subject-incremental
+  fractions' one-subject validation sets without trials.
 - Leakage table only (`make_protocol_splits`): `pairs` reproduces the original code's protocol,
   (subject, stimulus) trials shuffled within each class into class-balanced folds, rows marked
   `split = pairs`.
@@ -29,7 +35,6 @@ from edaffect.io import atomic
 
 SPLIT_COLUMNS = ["fraction", "fold", "trial_id", "subject", "stimulus", "role"]
 ROLES = ("train", "val", "test", "dropped")
-_PRIORITY = {"test": 0, "val": 1, "train": 2}
 log = logging.getLogger(__name__)
 
 
@@ -88,11 +93,32 @@ def fold_roles(subject_fold: dict[str, int], n_folds: int, fold: int) -> dict[st
     }
 
 
-def _song_disjoint(roles: pd.Series, stimuli: pd.Series) -> pd.Series:
-    """Drop trials whose song has a higher-priority role (test > val > train) in the fold."""
-    priority = roles.map(_PRIORITY)
+def song_priority(roles: pd.Series, stimuli: pd.Series) -> pd.Series:
+    """`split.group_by: song` only: drop trials whose song has a higher-priority role
+    (test > val > train) in the fold, keeping every test trial."""
+    priority = roles.map({"test": 0, "val": 1, "train": 2})
     best = priority.groupby(stimuli.to_numpy()).transform("min")
     return roles.where(priority == best, "dropped")
+
+
+def song_groups(stimuli: pd.Series, n_groups: int, seed: int) -> dict[str, int]:
+    """Song -> group index, seeded and balanced by trial count (as subjects are dealt)."""
+    if n_groups < 3:
+        raise ValueError(f"song-disjoint folds need at least 3 song groups, got {n_groups}")
+    return assign_folds(stimuli.astype(str).value_counts().to_dict(), n_groups, seed)
+
+
+def song_blocks(roles: np.ndarray, groups: np.ndarray, fold: int | np.ndarray,
+                n_groups: int) -> np.ndarray:
+    """The one song-disjoint rule: test trials keep songs of group k, validation trials of group
+    k + 1, training trials of the other groups; every other trial becomes `dropped` (`fold`: the
+    fold k, or each trial's)."""
+    roles = np.asarray(roles, dtype=object)
+    test_group, val_group = fold % n_groups, (fold + 1) % n_groups
+    keep = np.where(roles == "test", groups == test_group,
+                    np.where(roles == "val", groups == val_group,
+                             (groups != test_group) & (groups != val_group)))
+    return np.where(keep & (roles != "dropped"), roles, "dropped").astype(object)
 
 
 def make_splits(
@@ -137,7 +163,7 @@ def make_splits(
         for fold in range(n_folds):
             roles = sub["subject"].map(fold_roles(subject_fold, n_folds, fold))
             if group_by == "song":
-                roles = _song_disjoint(roles, sub["stimulus"])
+                roles = song_priority(roles, sub["stimulus"])
             part = sub.assign(fraction=fraction, fold=fold, role=roles.to_numpy())
             parts.append(part[SPLIT_COLUMNS])
             n_role = part["role"].value_counts()
@@ -226,24 +252,16 @@ def make_pair_splits(
 def make_block_splits(
     trials: pd.DataFrame, *, n_folds: int, seed: int, origin: str = "trials"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Subject- AND song-disjoint folds (leakage protocol c, PMEmo): subjects and songs are each
-    split into `n_folds` seeded subsets (balanced by trial count); fold k tests the trials of
-    subject subset k on song subset k, validates on subsets k+1 of both, trains on the trials
-    whose subject and song are in neither; all other trials are `dropped`. Needed because a
-    few test subjects already heard nearly every song (song-priority dropping then empties the
-    training set); each trial is tested at most once."""
+    """Subject- AND song-disjoint folds (leakage arm `song`, PMEmo): subject folds as the study
+    makes them, songs in `n_folds` groups, and `song_blocks` in every fold."""
     frame = trials[["trial_id", "subject", "stimulus"]].astype(str).reset_index(drop=True)
     subject_fold = assign_folds(frame["subject"].value_counts().to_dict(), n_folds, seed)
-    song_fold = assign_folds(frame["stimulus"].value_counts().to_dict(), n_folds, seed + 1)
-    fs = frame["subject"].map(subject_fold).to_numpy()
-    fm = frame["stimulus"].map(song_fold).to_numpy()
+    groups = frame["stimulus"].map(song_groups(frame["stimulus"], n_folds, seed + 1)).to_numpy()
     parts, summary = [], []
     for fold in range(n_folds):
         val = (fold + 1) % n_folds
-        roles = np.full(len(frame), "dropped", dtype=object)
-        roles[(fs == fold) & (fm == fold)] = "test"
-        roles[(fs == val) & (fm == val)] = "val"
-        roles[~np.isin(fs, [fold, val]) & ~np.isin(fm, [fold, val])] = "train"
+        roles = frame["subject"].map(fold_roles(subject_fold, n_folds, fold)).to_numpy()
+        roles = song_blocks(roles, groups, fold, n_folds)
         n_role = pd.Series(roles).value_counts()
         empty = [r for r in ("train", "val", "test") if not n_role.get(r, 0)]
         if empty:

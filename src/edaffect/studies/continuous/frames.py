@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from edaffect.io import atomic
+from edaffect.model_selection.splits import song_blocks, song_groups
 
 log = logging.getLogger(__name__)
 
@@ -407,29 +408,14 @@ def song_disjoint_splits(splits: pd.DataFrame, n_groups: int, seed: int
     their songs of group (k + 1) mod n, the training listeners their songs of the other groups;
     every other trial is `dropped`. So no listener and no song has two roles in a fold (the
     study's fold-to-fold subject rotation is kept); each trial is tested at most once, about a
-    1/n share of them in all. Returns (splits rows, per-fold summary)."""
-    if n_groups < 3:
-        raise ValueError(f"song-disjoint folds need at least 3 song groups, got {n_groups}")
+    1/n share of them in all (`model_selection.splits.song_blocks`, the project's one
+    song-disjoint rule). Returns (splits rows, per-fold summary)."""
     part = splits[np.isclose(splits["fraction"].astype(float), 1.0)].copy()
     part["stimulus"] = part["stimulus"].astype(str)
-    counts = part[part["fold"] == part["fold"].min()]["stimulus"].value_counts()
-    rng = np.random.default_rng([seed, 16])
-    songs = [counts.index[i] for i in rng.permutation(len(counts))]
-    songs.sort(key=lambda s: -counts[s])  # stable: ties stay shuffled
-    totals = np.zeros(n_groups)
-    group = {}
-    for song in songs:
-        g = int(np.argmin(totals))
-        group[song] = g
-        totals[g] += counts[song]
+    first = part[part["fold"] == part["fold"].min()]
+    group = song_groups(first["stimulus"], n_groups, seed)
     g_of = part["stimulus"].map(group).to_numpy()
-    fold = part["fold"].to_numpy()
-    role = part["role"].to_numpy().copy()
-    keep = np.where(role == "test", g_of == fold % n_groups,
-                    np.where(role == "val", g_of == (fold + 1) % n_groups,
-                             (g_of != fold % n_groups) & (g_of != (fold + 1) % n_groups)))
-    role[~keep | (role == "dropped")] = "dropped"
-    part["role"] = role
+    part["role"] = song_blocks(part["role"].to_numpy(), g_of, part["fold"].to_numpy(), n_groups)
     kept = part[part["role"] != "dropped"]
     for k, rows in kept.groupby("fold"):
         if (rows.groupby("stimulus")["role"].nunique() > 1).any():
