@@ -3,7 +3,6 @@
 Each stage file appends its final outputs to ALL_TARGETS; rule `all` asks for them.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from edaffect.training.fold_runner import (
     result_settings,
 )
 from edaffect.reporting.paper import paper_tables_path
+from edaffect.reporting.provenance import config_hash
 from edaffect.training.paths import (
     MUSIC_DATASET,
     RUN_DIR,
@@ -67,9 +67,7 @@ LABELS_FRACTIONS = sorted(
 )
 # SHA-256 (12 hex digits) of the config's result-changing settings as sorted JSON, printed in
 # the table headers (runtime settings left out, so changing threads reruns nothing).
-LABELS_CONFIG_SHA = hashlib.sha256(
-    json.dumps(PROVENANCE_CONFIG, sort_keys=True, default=str).encode()
-).hexdigest()[:12]
+CONFIG_HASH = config_hash(PROVENANCE_CONFIG)
 CEILING = config["planted_ceiling"]
 
 

@@ -59,7 +59,7 @@ rule table1:
         table="table1",
         datasets=DATASETS,
         synthetic=[is_synthetic(d) for d in DATASETS],
-        config_sha=LABELS_CONFIG_SHA,
+        config_sha=CONFIG_HASH,
     conda:
         "../envs/edaffect.yaml"
     log:
@@ -76,7 +76,7 @@ use rule table1 as table2 with:
         table="table2",
         datasets=DATASETS,
         synthetic=[is_synthetic(d) for d in DATASETS],
-        config_sha=LABELS_CONFIG_SHA,
+        config_sha=CONFIG_HASH,
     conda:
         "../envs/edaffect.yaml"
     log:

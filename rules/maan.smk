@@ -65,7 +65,7 @@ rule maan_report:
         segments=MAAN["segments"],
         synthetic=is_synthetic(MAAN_DATASET) if MAAN_ENABLED else True,
         ceiling=CEILING if "maan" in CEILING["tables"] else None,
-        config_note=f"seed {config['seed']}; config: maan.*, experiments maan_* (docs/maan.md)",
+        config_note=f"seed {config['seed']}; config: maan.*, experiments maan_* (docs/maan.md); config sha256 {CONFIG_HASH}",
     log:
         "results/logs/maan_report/maan_report.log",
     conda:

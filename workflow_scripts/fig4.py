@@ -5,7 +5,7 @@ from edaffect.io.rule_io import rule_context
 smk, log = rule_context(globals())
 
 from edaffect.reporting.figures import subject_incremental_figure
-from edaffect.reporting.result_tables import data_line
+from edaffect.reporting.provenance import data_line
 
 params = smk.params
 rows = list(params.rows)

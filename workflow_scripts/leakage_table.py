@@ -4,7 +4,7 @@ from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.reporting.result_tables import data_line  # noqa: E402
+from edaffect.reporting.provenance import data_line  # noqa: E402
 from edaffect.studies.leakage.arms import arm_from_config, contrast_from_config  # noqa: E402
 from edaffect.studies.leakage.table import write_leakage_table  # noqa: E402
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edaffect.reporting.result_tables import config_hash, load_fold_metrics, write_result_table
+from edaffect.reporting.provenance import config_hash
+from edaffect.reporting.result_tables import load_fold_metrics, write_result_table
 
 N_FOLDS = 5
 

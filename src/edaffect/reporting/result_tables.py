@@ -8,7 +8,6 @@ R_f per dataset) by a fold-paired test (see `statistics`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -19,6 +18,7 @@ import pandas as pd
 
 from edaffect.io import atomic
 from edaffect.reporting.paper import load_paper_values, paper_value
+from edaffect.reporting.provenance import dataset_kind, provenance_line
 from edaffect.reporting.statistics import (
     TEST_NAME,
     compare_fold_frames,
@@ -39,12 +39,6 @@ REQUIRED_KEYS = ("experiment", "dataset", "dimension", "fold", *METRICS, "n_trai
 REFERENCES = {"table3": ("RTCAN-1D", False), "table5": ("R_f", True)}
 MODULE_NAMES = {"sca_res": "SCA_Res", "sca": "SCA", "rnta": "RNTA"}  # the paper's names
 SHORT = {"valence": "V", "arousal": "A", "accuracy": "acc", "f1": "F1"}
-
-
-def config_hash(config: dict) -> str:
-    """SHA-256 (first 12 hex digits) of the config dict as sorted JSON: names the configuration."""
-    text = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def load_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
@@ -475,11 +469,9 @@ def data_header(
     table: str, numeric: pd.DataFrame, config: dict, skipped: list[str] | None = None
 ) -> str:
     """One line naming the data the table was computed on: synthetic or real, size, config hash."""
-    parts = []
     ours = numeric[numeric["source"] == "ours"]
+    sizes = {}
     for dataset in dict.fromkeys(ours["dataset"]):
-        settings = config.get("datasets", {}).get(dataset, {})
-        kind = "real" if settings.get("synthetic") is False else "SYNTHETIC"
         sub = ours[ours["dataset"] == dataset]
         full = sub[np.isclose(sub["fraction"].astype(float), 1.0)]
         sub = full if len(full) else sub
@@ -488,14 +480,13 @@ def data_header(
         size = f"{int(trials)} test trials"
         if not math.isnan(subjects):
             size += f" of {int(subjects)} subjects"
-        parts.append(f"{dataset} = {kind} ({size}, root {settings.get('root', '?')})")
+        sizes[dataset] = size
     folds = pd.to_numeric(ours.get("valence_n_folds"), errors="coerce").max()
     folds = int(folds) if not math.isnan(folds) else 0
     fold_note = "" if folds == PAPER_FOLDS else f" (DEVIATES from the paper's {PAPER_FOLDS})"
     header = (
-        f"**Table {table.removeprefix('table')}** — data: {'; '.join(parts) or 'none'}; "
-        f"{folds} subject-independent folds{fold_note}; "
-        f"config sha256 {config_hash(config)}. Ours: mean ± std over folds (%); "
+        f"**Table {table.removeprefix('table')}** — {provenance_line(config, sizes)}; "
+        f"{folds} subject-independent folds{fold_note}. Ours: mean ± std over folds (%); "
         f"paper: published value (%)."
     )
     if table in REFERENCES:
@@ -511,7 +502,7 @@ def data_header(
             "label of its stimulus (song/video), no signal read; how much a stimulus lookup "
             "already explains."
         )
-    if any("SYNTHETIC" in p for p in parts):
+    if any(dataset_kind(config, d) == "SYNTHETIC" for d in sizes):
         header += " Synthetic data: these numbers are NOT a reproduction of the paper's."
     if skipped:
         header += f" Rows skipped (dataset not configured): {'; '.join(skipped)}."
@@ -656,16 +647,6 @@ def write_result_table(
         handle.write(header + "\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n")
     atomic.write_text(tex_path, to_latex(shown, header))
     return numeric
-
-
-def data_line(config: dict, datasets: list[str]) -> str:
-    """Short provenance line for figures: synthetic or real per dataset, and the config hash."""
-    settings = config.get("datasets", {})
-    kinds = [
-        f"{d}: {'real' if settings.get(d, {}).get('synthetic') is False else 'SYNTHETIC'}"
-        for d in datasets
-    ]
-    return f"data {', '.join(kinds)}; config sha256 {config_hash(config)}"
 
 
 def markdown_table_html(md_path: str | Path, html_path: str | Path, title: str) -> None:

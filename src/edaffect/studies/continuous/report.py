@@ -33,15 +33,11 @@ THESIS = "thesis-ch4"
 
 
 def _provenance(config: dict, what: str, n_trials: int | None = None) -> str:
-    from edaffect.reporting.result_tables import config_hash
-    from edaffect.training.fold_runner import provenance_config
+    from edaffect.reporting.provenance import dataset_kind, provenance_line
 
-    pmemo = config["datasets"]["pmemo"]
-    kind = "real" if pmemo.get("synthetic") is False else "SYNTHETIC"
-    size = f", {n_trials} trials" if n_trials else ""
-    line = (f"**{what}** — data: PMEmo = {kind} (root {pmemo['root']}{size}); config sha256 "
-            f"{config_hash(provenance_config(config))}.")
-    if kind == "SYNTHETIC":
+    size = f"{n_trials} trials" if n_trials else None
+    line = f"**{what}** — {provenance_line(config, {'pmemo': size})}."
+    if dataset_kind(config, "pmemo") == "SYNTHETIC":
         line += " Synthetic data with planted dynamics: NOT a result about real listeners."
     return line
 
@@ -214,7 +210,7 @@ def traces_figure(prediction_paths: list[str | Path], png, pdf, config: dict,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edaffect.reporting.result_tables import data_line
+    from edaffect.reporting.provenance import data_line
 
     fig, axes = plt.subplots(len(prediction_paths), 1, figsize=(8, 2.6 * len(prediction_paths)),
                              squeeze=False)
@@ -365,7 +361,7 @@ def _refined_figure(numeric: pd.DataFrame, png, pdf, config: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edaffect.reporting.result_tables import data_line
+    from edaffect.reporting.provenance import data_line
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for dim, part in numeric.groupby("dimension", sort=False):
@@ -461,7 +457,7 @@ def _lag_figure(pooled: pd.DataFrame, summaries: dict, png, pdf, config: dict) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edaffect.reporting.result_tables import data_line
+    from edaffect.reporting.provenance import data_line
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for (signal, part), color in zip(pooled.groupby("signal", sort=False),

@@ -1,6 +1,6 @@
 """Res-SIN Tables 1 and 2 (Yin et al., ICIP 2019): ours beside the published values, with the
 study's fold-paired comparison (`statistics.compare_fold_frames`, identical test trials) and the
-provenance line of every table (`result_tables.config_hash`)."""
+provenance line of every table (`reporting.provenance`)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pandas as pd
 
 from edaffect.io import atomic
 from edaffect.reporting.paper import load_paper_values, paper_value
+from edaffect.reporting.provenance import dataset_kind, provenance_line
 from edaffect.reporting.result_tables import (
     PAPER_FOLDS,
     SINGLE_CLASS_MARK,
     SINGLE_CLASS_NOTE,
-    config_hash,
     load_fold_metrics,
     single_class_cell,
     single_class_flagged,
@@ -47,17 +47,13 @@ def _fmt_pct(mean, std=None) -> str:
     return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.2f}"
 
 
-def data_line(table: str, config: dict, dataset: str, n_trials: int, n_subjects: int | None) -> str:
-    """Provenance line: synthetic or real data, size, config hash."""
-    settings = config["datasets"][dataset]
-    synthetic = settings.get("synthetic") is not False
-    kind = "SYNTHETIC" if synthetic else "real"
+def header_line(table: str, config: dict, dataset: str, n_trials: int,
+                n_subjects: int | None) -> str:
+    """The table's first line: the run's provenance line (`reporting.provenance`)."""
     subjects = f" of {n_subjects} subjects" if n_subjects else ""
-    line = (
-        f"**Res-SIN {table}** — data: {dataset} = {kind} ({n_trials} trials{subjects}, root "
-        f"{settings['root']}); config sha256 {config_hash(config)}."
-    )
-    if synthetic:
+    size = f"{n_trials} trials{subjects}"
+    line = f"**Res-SIN {table}** — {provenance_line(config, {dataset: size})}."
+    if dataset_kind(config, dataset) == "SYNTHETIC":
         line += " Synthetic data: these numbers are NOT a reproduction of the paper's."
     return line
 
@@ -113,7 +109,7 @@ def write_table1(
             "r paper": numeric["pearson_r_paper"].map(_fmt),
         }
     )
-    header = data_line("Table 1", config, dataset, int(numeric["n_trials"].max()), None)
+    header = header_line("Table 1", config, dataset, int(numeric["n_trials"].max()), None)
     header += (
         " Regression of the static ratings (dataset scale) from signals low-pass filtered at "
         "0.6 Hz and z-scored, out-of-fold predictions of the subject-independent folds pooled. "
@@ -247,7 +243,7 @@ def write_table2(
     trials = int(numeric["n_test"].max())
     folds = int(numeric["n_folds"].max())
     fold_note = "" if folds == PAPER_FOLDS else f" (DEVIATES from the paper's {PAPER_FOLDS})"
-    header = data_line("Table 2", config, dataset, trials, None)
+    header = header_line("Table 2", config, dataset, trials, None)
     header += (
         f" Ours: mean ± std over {folds} subject-independent folds{fold_note} (%); "
         "paper: published value (%). (1) rows fuse music (the paper's 'mix' = its "
