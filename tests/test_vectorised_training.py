@@ -49,8 +49,9 @@ def splits():
 
 def settings(seed: int, **kw) -> TrainingSettings:
     values = {"epochs": 5, "batch_size": 16, "lr": 0.01, "lr_step_epochs": 2, "lr_decay": 0.5,
-              "momentum": 0.9, "weight_decay": 5e-4, "init_std": 0.1, "device": "cpu",
-              "amp": False, "threads": 1, "seed": seed, "checkpoint_every": 2}
+              "momentum": 0.9, "weight_decay": 5e-4, "init": "normal", "init_std": 0.1,
+              "device": "cpu", "amp": False, "threads": 1, "seed": seed, "checkpoint_every": 2,
+              "patience": 0}
     values.update(kw)
     return TrainingSettings(**values)
 
@@ -266,3 +267,20 @@ def test_fold_runner_vectorised_mode_writes_the_packed_files(tmp_path):
                   for m in ("packed", "vectorised"))
         assert (pa["y_pred"] == pb["y_pred"]).all()
         np.testing.assert_allclose(pa["p_high"], pb["p_high"], atol=1e-5)
+
+
+def test_early_stopping_matches_sequential_and_stops_folds_apart():
+    """With a patience each fold stops on its own validation curve; the vectorised folds stop
+    where they would alone, the others go on (code initialisation, the default)."""
+    data = splits()
+    seeds = [11, 22, 33]
+    kw = {"epochs": 12, "patience": 2, "init": "code", "lr": 0.05}
+    seq = [train_and_test(factory, *d, settings(s, **kw), None)
+           for d, s in zip(data, seeds, strict=True)]
+    vec = train_and_test_folds(factory, data, [settings(s, **kw) for s in seeds], [None] * 3)
+    for v, s in zip(vec, seq, strict=True):
+        assert_same_fold(v, s)
+        assert v.metrics["epochs_run"] == s.metrics["epochs_run"]
+        assert v.metrics["epochs_run"] == min(12, s.metrics["chosen_epoch"] + 2)
+        assert len(v.metrics["val_curve"]) == v.metrics["epochs_run"]
+    assert any(r.metrics["epochs_run"] < 12 for r in seq)

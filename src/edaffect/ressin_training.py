@@ -128,7 +128,7 @@ def ressin_training_settings(
     base.lr_decay = float(settings.lr_decay)
     base.lr_step_epochs = int(step_epochs)
     base.epochs = int(settings.epochs)
-    base.init_std = None
+    base.init = "pytorch"
     return base
 
 

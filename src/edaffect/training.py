@@ -44,7 +44,7 @@ from torch import nn
 from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.fold_data import FoldData, load_fold_data
-from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.models import build_model, count_parameters, initialise
 from edaffect.sgd import MomentumSGD, step_lr
 from edaffect.torch_runtime import set_deterministic
 from edaffect.training_paths import loader_inputs
@@ -67,7 +67,9 @@ class TrainingSettings:
     lr_step_epochs: int
     momentum: float
     weight_decay: float
-    init_std: float | None  # None: keep the model's own initialisation
+    patience: int  # early stopping after this many epochs without improvement; 0: off
+    init: str  # code | normal | pytorch (edaffect.models.initialise)
+    init_std: float  # std of init normal
     device: str  # auto | cpu | cuda
     amp: bool  # bfloat16 autocast on CUDA
     threads: int
@@ -152,6 +154,11 @@ def _fingerprint(
     return digest.hexdigest()
 
 
+def stopped(state: dict, patience: int) -> bool:
+    """Early stopping: `patience` > 0 epochs have passed without a better validation key."""
+    return bool(patience) and state["epoch"] - state["best_epoch"] >= int(patience)
+
+
 def _tensors(data: FoldData, device: torch.device) -> tuple[torch.Tensor, ...]:
     music = torch.from_numpy(data.music).to(device) if data.music is not None else None
     return torch.from_numpy(data.x).to(device), torch.from_numpy(data.y).to(device), music
@@ -208,8 +215,7 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
     amp = bool(settings.amp) and device.type == "cuda"
     torch.manual_seed(settings.seed)
     model = model_factory()
-    if settings.init_std is not None:
-        init_normal(model, float(settings.init_std))
+    initialise(model, settings.init, settings.init_std)
     model.to(device)
     optimizer = MomentumSGD(
         model.parameters(), lr=settings.lr, momentum=settings.momentum,
@@ -240,6 +246,8 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
     x_va, y_va, m_va = _tensors(val, device)
     n = len(train)
     for epoch in range(state["epoch"] + 1, settings.epochs + 1):
+        if stopped(state, settings.patience):
+            break
         started = time.perf_counter()
         optimizer.lr = lrs[epoch - 1]
         model.train()
@@ -306,6 +314,7 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
             "test_loss": test_loss,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
             "chosen_epoch": int(state["best_epoch"]), "epochs": int(settings.epochs),
+            "epochs_run": int(state["epoch"]),
             "val_curve": state["val_accuracy"], "val_f1_curve": state["val_f1"],
             "val_loss_curve": state["val_loss"], "train_loss_curve": state["train_loss"],
             "n_parameters": count_parameters(model),

@@ -39,7 +39,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from edaffect import atomic
 from edaffect.evaluation import binary_metrics
 from edaffect.fold_data import FoldData, load_fold_data
-from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.models import build_model, count_parameters, initialise
 from edaffect.sgd import sgd_state_dict, step_lr
 from edaffect.torch_runtime import set_deterministic
 from edaffect.training import (
@@ -52,6 +52,7 @@ from edaffect.training import (
     _tensors,
     fold_seed,
     resolve_device,
+    stopped,
     tune_malloc,
 )
 from edaffect.training_paths import loader_inputs
@@ -293,8 +294,7 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
     for s in settings:  # the sequential trainer's per-fold initialisation, fold by fold
         torch.manual_seed(s.seed)
         model = model_factory()
-        if s.init_std is not None:
-            init_normal(model, float(s.init_std))
+        initialise(model, s.init, s.init_std)
         models.append(model)
     fingerprints = [_fingerprint(s, m, tr, va)
                     for s, m, (tr, va, _) in zip(settings, models, splits, strict=True)]
@@ -317,7 +317,10 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
     val_sets = [_tensors(va, device) for _, va, _ in splits]
     first = min(st["epoch"] for st in states) + 1
     for epoch in range(first, s0.epochs + 1):
-        rows = [f for f in range(k) if states[f]["epoch"] < epoch]
+        rows = [f for f in range(k)
+                if states[f]["epoch"] < epoch and not stopped(states[f], s0.patience)]
+        if not rows:
+            break
         started = time.perf_counter()
         batches = {}
         for f in rows:
@@ -385,6 +388,7 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
             "test_loss": test_loss,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
             "chosen_epoch": int(st["best_epoch"]), "epochs": int(s0.epochs),
+            "epochs_run": int(st["epoch"]),
             "val_curve": st["val_accuracy"], "val_f1_curve": st["val_f1"],
             "val_loss_curve": st["val_loss"], "train_loss_curve": st["train_loss"],
             "n_parameters": n_parameters,
