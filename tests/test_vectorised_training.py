@@ -106,16 +106,18 @@ def test_lr_schedule_is_steplr():
 
 
 def test_killed_vectorised_run_resumes_and_checkpoints_are_interchangeable(tmp_path):
-    """Stop after 2 epochs (checkpoints written per fold), resume vectorised to 5: same as
-    uninterrupted.  The sequential trainer resumes from a vectorised fold checkpoint too."""
+    """A run cut at 3 epochs leaves each fold's epoch-2 checkpoint (none after a run's last
+    epoch); resumed vectorised to 5: same as uninterrupted.  The sequential trainer resumes from
+    a vectorised fold checkpoint too."""
     data = splits()
     seeds = [5, 6, 7]
     dirs = [tmp_path / f"fold{f}" / "checkpoint" for f in range(3)]
     full = train_and_test_folds(factory, data, [settings(s) for s in seeds], [None] * 3)
-    train_and_test_folds(factory, data, [settings(s, epochs=2) for s in seeds], dirs)
-    assert all((d / "last.pt").exists() for d in dirs)
-    # fold 2 advances alone to epoch 4: folds then resume from different epochs
-    seq2 = train_and_test(factory, *data[2], settings(7, epochs=4), dirs[2])
+    train_and_test_folds(factory, data, [settings(s, epochs=3) for s in seeds], dirs)
+    assert all(torch.load(d / "last.pt", weights_only=False)["state"]["epoch"] == 2
+               for d in dirs)
+    # fold 2 advances alone to epoch 4 (of 5): folds then resume from different epochs
+    seq2 = train_and_test(factory, *data[2], settings(7, epochs=5), dirs[2])
     assert seq2.metrics["resumed_from_epoch"] == 2
     resumed = train_and_test_folds(factory, data, [settings(s) for s in seeds], dirs)
     assert [r.metrics["resumed_from_epoch"] for r in resumed] == [2, 2, 4]

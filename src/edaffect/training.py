@@ -289,8 +289,9 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
             "epoch %d/%d train loss %.4f val loss %.4f val acc %.3f (%.2f s)", epoch,
             settings.epochs, train_loss, val_loss, scores["accuracy"], elapsed,
         )
-        if ckpt_path is not None and (
-            epoch % settings.checkpoint_every == 0 or epoch == settings.epochs
+        # no save after the last epoch: the caller writes the results and drops the checkpoint
+        if ckpt_path is not None and epoch % settings.checkpoint_every == 0 and (
+            epoch < settings.epochs
         ):
             ckpt_path.parent.mkdir(parents=True, exist_ok=True)
             atomic.torch_save(

@@ -366,7 +366,7 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device):
                 ("val_loss", val_loss), ("train_loss", train_loss), ("lr", lrs[epoch]),
             ):
                 st[name].append(float(value))
-            if paths[f] is not None and (epoch % s0.checkpoint_every == 0 or epoch == s0.epochs):
+            if paths[f] is not None and epoch % s0.checkpoint_every == 0 and epoch < s0.epochs:
                 paths[f].parent.mkdir(parents=True, exist_ok=True)
                 atomic.torch_save(_checkpoint_payload(stack, f, fingerprints[f], st, s0), paths[f])
         log.info("epoch %d/%d, %d folds: val acc %s (%.2f s per fold)", epoch, s0.epochs,
