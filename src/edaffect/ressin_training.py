@@ -110,6 +110,8 @@ def check_fold_roles(arrays: dict[str, FoldArrays]) -> None:
             raise AssertionError(f"a trial is in both {a} and {b}")
 
 
+RESSIN_WEIGHT_DECAY = 5e-4  # Res-SIN names none; the usual ResNet value it has always trained with
+
 
 def ressin_training_settings(
     training: dict, settings: ResSINSettings, n_train: int, *, seed: int, threads: int
@@ -129,6 +131,8 @@ def ressin_training_settings(
     base.lr_step_epochs = int(step_epochs)
     base.epochs = int(settings.epochs)
     base.init = "pytorch"
+    base.patience = 0  # every configured epoch, as before early stopping existed
+    base.weight_decay = RESSIN_WEIGHT_DECAY
     return base
 
 
