@@ -436,7 +436,8 @@ def network_settings_note(table: str, ours: pd.DataFrame, config: dict) -> str:
     note = init_note(_training_settings(config))
     deviations = training_deviations(config)
     if deviations:
-        note += " Network training DEVIATES from the paper/original code: " + "; ".join(
+        note += (" Training of the RTCAN-1D/RTCAG and 3-layer CNN rows DEVIATES from the "
+                 "paper/original code: ") + "; ".join(
             deviations) + "."
     if table == "table5":
         experiments = config.get("experiments", {})
