@@ -17,7 +17,7 @@ import pandas as pd
 
 from edaffect import atomic
 from edaffect.labels import read_labels
-from edaffect.ressin_components import ResSINSettings
+from edaffect.ressin_components import RESSIN_WEIGHT_DECAY, ResSINSettings
 from edaffect.signal_images import fold_mean, select_input, subtract_mean
 from edaffect.splits import load_fold, read_splits
 from edaffect.training import (
@@ -108,9 +108,6 @@ def check_fold_roles(arrays: dict[str, FoldArrays]) -> None:
             raise AssertionError(f"subjects {sorted(shared)[:5]} are in both {a} and {b}")
         if set(arrays[a].trial_id) & set(arrays[b].trial_id):
             raise AssertionError(f"a trial is in both {a} and {b}")
-
-
-RESSIN_WEIGHT_DECAY = 5e-4  # Res-SIN names none; the usual ResNet value it has always trained with
 
 
 def ressin_training_settings(

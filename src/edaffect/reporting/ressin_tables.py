@@ -13,7 +13,7 @@ from edaffect import atomic
 from edaffect.reporting.paper import load_paper_values, paper_value
 from edaffect.reporting.result_tables import PAPER_FOLDS, config_hash, load_fold_metrics
 from edaffect.reporting.statistics import TEST_NAME, compare_fold_frames, format_comparison
-from edaffect.ressin_components import ResSINSettings
+from edaffect.ressin_components import RESSIN_WEIGHT_DECAY, ResSINSettings
 
 PAPER = "res-sin"
 CLASSIFICATION_METRICS = ("accuracy", "f1", "precision", "recall")
@@ -245,7 +245,7 @@ def unstated_settings(config: dict) -> str:
     n_folds = int(config["split"]["n_folds"])
     return (
         " Not stated by the paper (ours): SGD momentum "
-        f"{training['momentum']:g} and weight decay {training['weight_decay']:g}; batch norm "
+        f"{training['momentum']:g} and weight decay {RESSIN_WEIGHT_DECAY:g}; batch norm "
         f"after each 3×3 conv: {'yes' if ressin['batch_norm'] else 'no'}; PyTorch's default "
         "(Kaiming) initialisation; the lr step of "
         f"{ressin['lr_step_iterations']} iterations rounded to whole epochs; validation set: "
