@@ -55,7 +55,8 @@ def child(mode: str, out: Path, epochs: int, n: int, length: int) -> None:
             for r in roles]
     settings = TrainingSettings(
         epochs=epochs, batch_size=64, lr=0.01, lr_decay=0.9, lr_step_epochs=15, momentum=0.9,
-        weight_decay=5e-4, init_std=0.1, device="cpu" if mode == "cpu" else "cuda",
+        weight_decay=5e-4, init="normal", init_std=0.1, patience=0,
+        device="cpu" if mode == "cpu" else "cuda",
         amp=(mode == "cuda-amp"), threads=4, checkpoint_every=1000, seed=7,
     )
     experiment = {"model": "rtcan1d", "modules": ["sca_res", "sca", "rnta"], "music": True}

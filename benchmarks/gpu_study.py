@@ -52,8 +52,9 @@ EVAL_COST = 1 / 3  # a forward-only sample costs about a third of a training sam
 
 def settings(**kw) -> TrainingSettings:
     values = {"epochs": 1, "batch_size": 256, "lr": 1e-3, "lr_decay": 0.9, "lr_step_epochs": 15,
-              "momentum": 0.9, "weight_decay": 5e-4, "init_std": 0.1, "device": "auto",
-              "amp": False, "threads": 1, "checkpoint_every": 1, "seed": 0}
+              "momentum": 0.9, "weight_decay": 5e-4, "init": "normal", "init_std": 0.1,
+              "patience": 0, "device": "auto", "amp": False, "threads": 1, "checkpoint_every": 1,
+              "seed": 0}
     values.update(kw)
     return TrainingSettings(**values)
 

@@ -1,20 +1,25 @@
-"""Initialisation: weights ~ N(0, 0.01) (the paper's text read as a std) vs N(0, 0.1) (read as a
-variance, our default), on the demo's synthetic data, same folds, epochs and seeds.
+"""Training-setting comparison (initialisation, budget) on the stage files of a finished run.
 
-Trains one experiment on one dataset through the workflow's own training functions
-(`edaffect.training.trainer.load_fold_data` + `train_and_test`) on the stage files of a finished run
-(results/{dataset}/splits.csv, labels.csv, inputs.npy, ...), and prints per-std test accuracy
-(mean ± std over folds), the paired difference (corrected resampled t-test), the mean training
-loss drop from epoch 1 to the last epoch and how often the validation curve stayed flat.
+Trains experiments through the workflow's own functions
+(`edaffect.model_selection.fold_data.load_fold_data` +
+`edaffect.training.trainer.train_and_test`: same folds, seeds and data as the workflow) once per
+variant of
+config `training` and prints, per (experiment, dataset, dimension, variant): test accuracy and F1
+(mean ± std over folds), single-class test folds (all predictions one class), mean epochs run and
+chosen, CPU-seconds of training, and each variant's paired difference from the first one
+(corrected resampled t-test).  docs/initialisation.md and docs/training-budget.md:
 
-    nice .venv/bin/python benchmarks/init_comparison.py --workdir /tmp/wd --experiment r_f \\
-        --dataset pmemo --dimensions valence arousal        # docs/initialisation.md
+    nice .venv/bin/python benchmarks/init_comparison.py --workdir . --config config.yaml \\
+        --runs r_f:pmemo rtcag:pmemo r_e:deap r_e:amigos \\
+        --variant code:init=code --variant std0.01:init=normal,init_std=0.01 \\
+        --variant std0.1:init=normal,init_std=0.1 --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,63 +40,100 @@ DEFAULTS = {"modules": [], "music": False, "input": "eda", "fraction": 1.0, "dep
             "channels": [64, 64, 64, 64]}
 
 
+def _value(text: str):
+    """A YAML scalar (numbers, booleans, strings)."""
+    return yaml.safe_load(text)
+
+
+def _pairs(text: str) -> dict:
+    return {k: _value(v) for k, v in (p.split("=", 1) for p in text.split(",") if p)}
+
+
+def _schema_training() -> dict:
+    from edaffect.io.config_schema import schema_defaults
+
+    return schema_defaults("training")
+
+
+def _one(task: tuple) -> dict:
+    """Train and test one fold under one variant; metrics plus the CPU-seconds it took."""
+    (workdir, config, name, dataset, dimension, fold, variant, training) = task
+    tune_malloc()
+    experiment = {**DEFAULTS, **config["experiments"][name], "name": name}
+    inputs = {k: str(Path(workdir) / v)
+              for k, v in network_fold_inputs(experiment, dataset).items()}
+    train, val, test, info = load_fold_data(experiment, dimension, fold, **inputs)
+    spec = {"experiment": experiment, "in_channels": info["in_channels"],
+            "input_length": info["input_length"], "music_dim": info["music_dim"]}
+    settings = TrainingSettings.from_config(
+        {**training, "device": "cpu"}, experiment,
+        seed=fold_seed(config["seed"], name, dataset, dimension, fold), threads=1)
+    started = time.process_time()
+    result = train_and_test(lambda: build_model(**spec), train, val, test, settings, None)
+    m = result.metrics
+    pred = result.predictions["y_pred"].to_numpy()
+    return {"run": f"{name}:{dataset}", "dimension": dimension, "fold": fold,
+            "variant": variant, "accuracy": m["accuracy"], "f1": m["f1"],
+            "single_class": int(len(set(pred.tolist())) == 1), "epochs_run": m["epochs_run"],
+            "chosen_epoch": m["chosen_epoch"], "cpu_s": time.process_time() - started,
+            "loss0": m["train_loss_curve"][0], "loss1": m["train_loss_curve"][-1],
+            "test_fraction": len(test) / len(train)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", required=True, help="folder holding results/ of a run")
+    parser.add_argument("--workdir", default=".", help="folder holding results/ of a run")
     parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--experiment", default="r_f")
-    parser.add_argument("--dataset", default="pmemo")
+    parser.add_argument("--runs", nargs="+", default=["r_f:pmemo"], help="experiment:dataset")
     parser.add_argument("--dimensions", nargs="+", default=["valence", "arousal"])
-    parser.add_argument("--stds", nargs="+", type=float, default=[0.01, 0.1])
-    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--variant", action="append", default=[],
+                        help="name:key=value,... over config training (repeatable)")
+    parser.add_argument("--set", default="", help="key=value,... over config training for all")
+    parser.add_argument("--folds", type=int, default=0, help="0: config split.n_folds")
+    parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
-    tune_malloc()
     config = yaml.safe_load(Path(args.config).read_text())
-    experiment = {**DEFAULTS, **config["experiments"][args.experiment], "name": args.experiment}
-    root = Path(args.workdir)
-    inputs = {k: str(root / v) for k, v in network_fold_inputs(experiment, args.dataset).items()}
-    training = config["training"]
-    print(f"{args.experiment} on {args.dataset}, {args.folds} folds, epochs "
-          f"{training['epochs']}, batch {training['batch_size']}, lr {training['lr']}, "
-          f"seed {config['seed']}")
-    for dimension in args.dimensions:
-        scores: dict[float, list[float]] = {s: [] for s in args.stds}
-        drops: dict[float, list[float]] = {s: [] for s in args.stds}
-        flat: dict[float, int] = {s: 0 for s in args.stds}
-        ratios = []
-        for fold in range(args.folds):
-            train, val, test, info = load_fold_data(experiment, dimension, fold, **inputs)
-            ratios.append(len(test) / len(train))
-            spec = {"experiment": experiment, "in_channels": info["in_channels"],
-                    "input_length": info["input_length"], "music_dim": info["music_dim"]}
-            for std in args.stds:
-                settings = TrainingSettings.from_config(
-                    {**training, "init_std": std, "device": "cpu"}, experiment,
-                    seed=fold_seed(config["seed"], args.experiment, args.dataset, dimension,
-                                   fold), threads=1,
-                )
-                started = time.process_time()
-                result = train_and_test(lambda spec=spec: build_model(**spec), train, val, test,
-                                        settings, None)
-                m = result.metrics
-                scores[std].append(m["accuracy"])
-                losses = m["train_loss_curve"]
-                drops[std].append(losses[0] - losses[-1])
-                flat[std] += int(len(set(np.round(m["val_curve"], 6))) == 1)
-                print(f"  {dimension} fold {fold} std {std}: acc {m['accuracy']:.3f} train loss "
-                      f"{losses[0]:.4f} -> {losses[-1]:.4f} val {m['val_curve']} "
-                      f"({time.process_time() - started:.1f} CPU-s)", flush=True)
-        print(f"\n{dimension}:")
-        for std in args.stds:
-            acc = np.array(scores[std]) * 100
-            print(f"  std {std}: accuracy {acc.mean():.1f} ± {acc.std(ddof=1):.1f} %, train-loss "
-                  f"drop {np.mean(drops[std]):.4f}, flat validation curve in {flat[std]} of "
-                  f"{args.folds} folds")
-        if len(args.stds) == 2:
-            lo, hi = args.stds
-            diff = np.array(scores[hi]) - np.array(scores[lo])
-            result = corrected_resampled_ttest(diff, float(np.mean(ratios)))
-            print(f"  std {hi} − std {lo}: {format_comparison(result)}")
+    training = {**_schema_training(), **config["training"], **_pairs(args.set)}
+    variants = [v.split(":", 1) for v in (args.variant or ["config:"])]
+    variants = [(name, {**training, **_pairs(rest)}) for name, rest in variants]
+    n_folds = args.folds or int(config["split"]["n_folds"])
+    print(f"runs {args.runs}, {n_folds} folds, seed {config['seed']}, base training "
+          f"{ {k: training[k] for k in sorted(training) if k not in ('gpu', 'device')} }")
+    for name, t in variants:
+        print(f"  variant {name}: "
+              f"{ {k: v for k, v in t.items() if training.get(k) != v} or 'base'}")
+    print("\nrun | dimension | variant | accuracy % | F1 % | single-class folds | epochs run "
+          "(chosen) | train loss first -> last | CPU-s | vs first variant", flush=True)
+    first = variants[0][0]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for run in args.runs:  # one run at a time, printed as soon as it is done
+            tasks = [(args.workdir, config, *run.split(":"), dim, fold, vname, t)
+                     for dim in args.dimensions for fold in range(n_folds)
+                     for vname, t in variants]
+            rows = list(pool.map(_one, tasks))
+            for dim in args.dimensions:
+                _summarise(rows, run, dim, [v for v, _ in variants], first)
+
+
+def _summarise(rows: list[dict], run: str, dim: str, names: list[str], first: str) -> None:
+    """One line per variant of (run, dimension)."""
+    base = [r for r in rows if r["dimension"] == dim and r["variant"] == first]
+    for vname in names:
+        sub = [r for r in rows if r["dimension"] == dim and r["variant"] == vname]
+        acc = np.array([r["accuracy"] for r in sub]) * 100
+        f1 = np.array([r["f1"] for r in sub]) * 100
+        cmp = ""
+        if vname != first:
+            diff = acc - np.array([r["accuracy"] for r in base]) * 100
+            ratio = float(np.mean([r["test_fraction"] for r in sub]))
+            cmp = format_comparison(corrected_resampled_ttest(diff / 100, ratio))
+        print(f"{run} | {dim} | {vname} | {acc.mean():.1f} ± {acc.std(ddof=1):.1f} | "
+              f"{f1.mean():.1f} | {sum(r['single_class'] for r in sub)}/{len(sub)} | "
+              f"{np.mean([r['epochs_run'] for r in sub]):.1f} "
+              f"({np.mean([r['chosen_epoch'] for r in sub]):.1f}) | "
+              f"{np.mean([r['loss0'] for r in sub]):.3f} -> "
+              f"{np.mean([r['loss1'] for r in sub]):.3f} | "
+              f"{sum(r['cpu_s'] for r in sub):.1f} | {cmp}", flush=True)
 
 
 if __name__ == "__main__":

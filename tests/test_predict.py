@@ -37,7 +37,8 @@ PREPROCESSING = {
     "cvxeda": {"tau0": 2.0, "tau1": 0.7, "delta_knot": 10.0, "alpha": 0.0008, "gamma": 0.01},
 }
 TRAINING_PARAMS = {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_decay": 0.9,
-                   "lr_step_epochs": 15, "momentum": 0.9, "weight_decay": 5e-4, "init_std": 0.1,
+                   "lr_step_epochs": 15, "momentum": 0.9, "weight_decay": 5e-4, "init": "normal",
+                   "init_std": 0.1, "patience": 0,
                    "amp": False}  # result settings only (a FoldJob adds device, checkpoints)
 EDA_ONLY = {"name": "tiny_rtcag", "model": "rtcan1d", "modules": ["sca_res", "sca", "rnta"],
             "music": False, "input": "eda", "fraction": 1.0, "depth": 1, "channels": [8, 8, 8, 8],

@@ -6,7 +6,15 @@ import pytest
 import torch
 from torch import nn
 
-from edaffect.models import CNN3, RTCAN1D, build_model, count_parameters, init_normal
+from edaffect.models import (
+    CNN3,
+    RTCAN1D,
+    build_model,
+    count_parameters,
+    init_code,
+    init_normal,
+    initialise,
+)
 from edaffect.models.rtcan1d import RNTA, SCA, ClipAttention
 
 TABLE5 = {
@@ -167,3 +175,52 @@ def test_init_normal_follows_the_paper():
     biases = [m.bias for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Linear))
               and m.bias is not None]
     assert all(float(b.detach().abs().sum()) == 0 for b in biases)
+
+
+def test_init_code_is_he_normal_fan_out_as_torch_kaiming():
+    """Oracle: torch's kaiming_normal_(mode="fan_out", nonlinearity="relu") on the same layer;
+    the 3-tap, 64-channel convolution of the issue's closed form gives std sqrt(2 / 192)."""
+    big = nn.Conv1d(256, 512, 3)
+    ours = nn.Sequential(big)
+    torch.manual_seed(1)
+    init_code(ours)
+    oracle = nn.Conv1d(256, 512, 3)
+    nn.init.kaiming_normal_(oracle.weight, mode="fan_out", nonlinearity="relu")
+    ours_std, oracle_std = float(big.weight.detach().std()), float(oracle.weight.detach().std())
+    assert abs(ours_std - oracle_std) / oracle_std < 0.01
+    assert abs(float(big.weight.detach().mean())) < 1e-3
+    small = nn.Sequential(*[nn.Conv1d(64, 64, 3) for _ in range(50)])
+    init_code(small)
+    empirical = float(torch.cat([m.weight.flatten() for m in small]).detach().std())
+    assert abs(empirical - 0.102) < 0.002  # sqrt(2 / (3 x 64)) = 0.1021
+
+
+def test_init_code_leaves_linear_layers_and_sets_batch_norm():
+    model = build_model(rtcan(TABLE5["r_f"]), 3, 64, MUSIC)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm1d):
+            nn.init.constant_(module.weight, 3.0)
+            nn.init.constant_(module.bias, 2.0)
+    torch.manual_seed(3)
+    linear_before = {n: p.detach().clone() for n, p in model.named_parameters()
+                     if any(n.startswith(m + ".") for m, mod in model.named_modules()
+                            if isinstance(mod, nn.Linear))}
+    assert linear_before
+    initialise(model, "code")
+    for name, value in model.named_parameters():
+        if name in linear_before:
+            assert torch.equal(value.detach(), linear_before[name])
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert norms and all(bool((m.weight == 1).all() and (m.bias == 0).all()) for m in norms)
+
+
+def test_initialise_readings():
+    model = build_model(rtcan(TABLE5["r_f"]), 3, 64, MUSIC)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    initialise(model, "pytorch")
+    assert all(torch.equal(p.detach(), before[n]) for n, p in model.named_parameters())
+    initialise(model, "normal", 0.1)
+    convs = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, nn.Conv1d)])
+    assert abs(float(convs.detach().std()) - 0.1) < 0.005
+    with pytest.raises(ValueError, match="one of"):
+        initialise(model, "xavier")

@@ -342,3 +342,42 @@ def test_add_holm_adjusts_each_column_over_its_rows_like_statsmodels():
         assert all(("Holm" in n) == f for n, f in zip(notes, finite, strict=True))
     # several tests in the family: the smallest p is multiplied by the family size
     assert frame["valence_accuracy_vs_ref_p_holm"].iloc[5] == pytest.approx(5 * 0.002)
+
+
+PAPER_TRAINING = {"epochs": 100, "batch_size": 256, "lr": 0.001, "lr_decay": 0.9,
+                  "lr_step_epochs": 15, "momentum": 0.9, "weight_decay": 0.0, "patience": 0,
+                  "init": "code"}
+
+
+@pytest.mark.parametrize("table", ["table3", "table4", "table5", "table6"])
+def test_headers_of_network_tables_list_every_training_deviation(table3_setup, paper_tables,
+                                                                table):
+    root, rows, experiments, paths = table3_setup
+    out = root / "results/tables"
+    config = make_config({table: rows})
+    config["training"] = {**PAPER_TRAINING, "epochs": 40, "batch_size": 32, "lr": 0.01,
+                          "momentum": 0.5, "weight_decay": 5e-4, "patience": 8,
+                          "lr_decay": 0.5, "lr_step_epochs": 10}
+    config["preprocessing"] = {"length": {"pmemo": 64, "deap": 64}, "resample_hz": 16}
+    write_result_table(table, paths, config, experiments, out / "t.csv", out / "t.md",
+                       out / "t.tex", paper_tables=paper_tables)
+    header = (out / "t.md").read_text().splitlines()[0]
+    assert "initialisation as the original code" in header and "N(0, 0.01)" in header
+    for shown in ("batch 32 (paper 256, code 300)", "epochs 40 (paper: not stated, code 100)",
+                  "lr 0.01 (paper 0.001)", "momentum 0.5", "weight decay 0.0005",
+                  "early-stopping patience (epochs) 8", "lr decay 0.5", "lr step (epochs) 10",
+                  "input length L pmemo 64, deap 64", "cvxEDA at 16 Hz"):
+        assert shown in header, shown
+
+
+def test_header_lists_no_training_deviation_at_paper_settings(table3_setup, paper_tables):
+    root, rows, experiments, paths = table3_setup
+    out = root / "results/tables"
+    config = make_config({"table3": rows})
+    config["training"] = {**PAPER_TRAINING, "init": "normal", "init_std": 0.1}
+    config["preprocessing"] = {"resample_hz": None}
+    write_result_table("table3", paths, config, experiments, out / "t.csv", out / "t.md",
+                       out / "t.tex", paper_tables=paper_tables)
+    header = (out / "t.md").read_text().splitlines()[0]
+    assert "DEVIATES from the paper/original code" not in header and "DEVIATES" in header
+    assert "N(0, std 0.1)" in header and "DEVIATES from the original code's He-normal" in header

@@ -44,7 +44,8 @@ def make_fold(n: int, seed: int, music_dim: int = 4, prefix: str = "t") -> FoldD
 
 
 def settings(**kw) -> TrainingSettings:
-    values = {"epochs": 6, "batch_size": 16, "lr": 0.01, "init_std": 0.1, "checkpoint_every": 1}
+    values = {"epochs": 6, "batch_size": 16, "lr": 0.01, "init": "normal", "init_std": 0.1,
+              "checkpoint_every": 1, "patience": 0}
     values.update(kw)
     seed, threads = values.pop("seed", 7), values.pop("threads", 1)
     return TrainingSettings.from_config({**TRAINING, **values}, seed=seed, threads=threads)
@@ -270,3 +271,15 @@ def test_run_fold_writes_the_contract_files(tmp_path):
         p = torch.softmax(model(torch.from_numpy(test.x), torch.from_numpy(test.music)), 1)[:, 1]
     np.testing.assert_allclose(predictions["p_high"], p.numpy(), rtol=1e-5, atol=1e-6)
     assert predictions["trial_id"].tolist() == test.trial_id
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    """The run stops `patience` epochs after its best validation epoch; the same run without a
+    patience has that epoch's curve as its prefix (stopping changes nothing before it)."""
+    sets = make_fold(40, 0), make_fold(12, 1, prefix="v"), make_fold(12, 2, prefix="e")
+    full = train_and_test(factory, *sets, settings(epochs=15, lr=0.05), None)
+    stopped = train_and_test(factory, *sets, settings(epochs=15, lr=0.05, patience=1), None)
+    run = stopped.metrics["epochs_run"]
+    assert run < 15 and run == stopped.metrics["chosen_epoch"] + 1
+    assert stopped.metrics["val_curve"] == full.metrics["val_curve"][:run]
+    assert full.metrics["epochs_run"] == 15

@@ -49,8 +49,9 @@ def splits():
 
 def settings(seed: int, **kw) -> TrainingSettings:
     values = {"epochs": 5, "batch_size": 16, "lr": 0.01, "lr_step_epochs": 2, "lr_decay": 0.5,
-              "momentum": 0.9, "weight_decay": 5e-4, "init_std": 0.1, "device": "cpu",
-              "amp": False, "threads": 1, "seed": seed, "checkpoint_every": 2}
+              "momentum": 0.9, "weight_decay": 5e-4, "init": "normal", "init_std": 0.1,
+              "device": "cpu", "amp": False, "threads": 1, "seed": seed, "checkpoint_every": 2,
+              "patience": 0}
     values.update(kw)
     return TrainingSettings(**values)
 
@@ -105,16 +106,18 @@ def test_lr_schedule_is_steplr():
 
 
 def test_killed_vectorised_run_resumes_and_checkpoints_are_interchangeable(tmp_path):
-    """Stop after 2 epochs (checkpoints written per fold), resume vectorised to 5: same as
-    uninterrupted.  The sequential trainer resumes from a vectorised fold checkpoint too."""
+    """A run cut at 3 epochs leaves each fold's epoch-2 checkpoint (none after a run's last
+    epoch); resumed vectorised to 5: same as uninterrupted.  The sequential trainer resumes from
+    a vectorised fold checkpoint too."""
     data = splits()
     seeds = [5, 6, 7]
     dirs = [tmp_path / f"fold{f}" / "checkpoint" for f in range(3)]
     full = train_and_test_folds(factory, data, [settings(s) for s in seeds], [None] * 3)
-    train_and_test_folds(factory, data, [settings(s, epochs=2) for s in seeds], dirs)
-    assert all((d / "last.pt").exists() for d in dirs)
-    # fold 2 advances alone to epoch 4: folds then resume from different epochs
-    seq2 = train_and_test(factory, *data[2], settings(7, epochs=4), dirs[2])
+    train_and_test_folds(factory, data, [settings(s, epochs=3) for s in seeds], dirs)
+    assert all(torch.load(d / "last.pt", weights_only=False)["state"]["epoch"] == 2
+               for d in dirs)
+    # fold 2 advances alone to epoch 4 (of 5): folds then resume from different epochs
+    seq2 = train_and_test(factory, *data[2], settings(7, epochs=5), dirs[2])
     assert seq2.metrics["resumed_from_epoch"] == 2
     resumed = train_and_test_folds(factory, data, [settings(s) for s in seeds], dirs)
     assert [r.metrics["resumed_from_epoch"] for r in resumed] == [2, 2, 4]
@@ -283,3 +286,20 @@ def test_monitor_scores_the_test_fold_every_epoch_without_steering_the_choice():
         # ... and its curve at the chosen epoch is the final test pass of the chosen weights
         assert curve[w.metrics["chosen_epoch"] - 1] == pytest.approx(w.metrics["accuracy"])
     assert "monitor_curve" not in plain[0].metrics
+
+
+def test_early_stopping_matches_sequential_and_stops_folds_apart():
+    """With a patience each fold stops on its own validation curve; the vectorised folds stop
+    where they would alone, the others go on (code initialisation, the default)."""
+    data = splits()
+    seeds = [11, 22, 33]
+    kw = {"epochs": 12, "patience": 2, "init": "code", "lr": 0.05}
+    seq = [train_and_test(factory, *d, settings(s, **kw), None)
+           for d, s in zip(data, seeds, strict=True)]
+    vec = train_and_test_folds(factory, data, [settings(s, **kw) for s in seeds], [None] * 3)
+    for v, s in zip(vec, seq, strict=True):
+        assert_same_fold(v, s)
+        assert v.metrics["epochs_run"] == s.metrics["epochs_run"]
+        assert v.metrics["epochs_run"] == min(12, s.metrics["chosen_epoch"] + 2)
+        assert len(v.metrics["val_curve"]) == v.metrics["epochs_run"]
+    assert any(r.metrics["epochs_run"] < 12 for r in seq)

@@ -13,7 +13,12 @@ from torch import nn
 from edaffect.models.cnn3 import CNN3
 from edaffect.models.rtcan1d import MODULES, RNTA_POOL, RTCAN1D
 
-__all__ = ["CNN3", "MODULES", "RTCAN1D", "build_model", "count_parameters", "init_normal"]
+__all__ = [
+    "CNN3", "INITS", "MODULES", "RTCAN1D", "build_model", "count_parameters", "init_code",
+    "init_normal", "initialise",
+]
+
+INITS = ("code", "normal", "pytorch")  # config training.init
 
 
 def build_model(
@@ -58,6 +63,31 @@ def init_normal(model: nn.Module, std: float) -> None:
         elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
+
+
+def init_code(model: nn.Module) -> None:
+    """The original RTCAN-1D code's initialisation: conv weights He-normal with fan-out,
+    std = sqrt(2 / (kernel x out_channels)); batch norm scale 1, shift 0; the rest PyTorch's."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+            fan_out = math.prod(module.kernel_size) * module.out_channels
+            nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out))
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+def initialise(model: nn.Module, init: str, std: float | None = None) -> None:
+    """Apply config `training.init`: code (`init_code`), normal (`init_normal` with `std`) or
+    pytorch (the modules' own initialisation, left as built)."""
+    if init == "code":
+        init_code(model)
+    elif init == "normal":
+        if std is None:
+            raise ValueError("training.init normal needs training.init_std")
+        init_normal(model, float(std))
+    elif init != "pytorch":
+        raise ValueError(f"training.init must be one of {INITS}, got {init!r}")
 
 
 def count_parameters(model: nn.Module) -> int:

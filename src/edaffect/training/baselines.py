@@ -8,7 +8,6 @@ fold is not used; the test fold is scored once.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from edaffect.io import atomic
 from edaffect.model_selection.labels import fold_labels, read_labels
 
 log = logging.getLogger(__name__)
@@ -287,13 +285,10 @@ def write_svm_fold(run_dir: str | Path, inputs: dict, **fold) -> dict:
     metrics.json, predictions.csv and model.pt (the fitted LinearSVM pickled; None for a
     constant classifier).  `fold`: `fit_svm_fold`'s experiment, dataset, dimension, fold,
     fraction, kind and c."""
-    import pickle
+    from edaffect.training.run_files import write_run_files
 
     metrics, predictions, model = fit_svm_fold(**fold, **read_fold_tables(inputs))
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
-    atomic.to_csv(predictions, run_dir / "predictions.csv", index=False)
-    with atomic.atomic_open(run_dir / "model.pt", "wb") as handle:
-        pickle.dump({"model": model, "kind": fold["kind"], "c": float(fold["c"])}, handle)
+    write_run_files(run_dir, metrics, predictions,
+                    {"model": model, "kind": fold["kind"], "c": float(fold["c"])},
+                    model_format="pickle")
     return metrics

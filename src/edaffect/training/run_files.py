@@ -28,6 +28,16 @@ def pickle_save(obj: Any, path: str | Path) -> None:
         pickle.dump(obj, handle)
 
 
+def run_folder(*paths: str | Path) -> Path:
+    """The one folder of a fold's run files given as separate paths (rule outputs); an error if
+    they are not metrics.json, predictions.csv and model.pt of one folder."""
+    folders = {Path(p).parent for p in paths}
+    names = sorted(Path(p).name for p in paths)
+    if len(folders) != 1 or names != sorted(RUN_FILES):
+        raise ValueError(f"run files must be {RUN_FILES} of one folder: {list(map(str, paths))}")
+    return folders.pop()
+
+
 def write_run_files(
     run_dir: str | Path,
     metrics: dict,
@@ -36,6 +46,7 @@ def write_run_files(
     *,
     model_format: str = "torch",
     json_indent: int | None = 1,
+    float_format: str | None = None,
 ) -> dict[str, Path]:
     """Write one fold's run files into `run_dir`.
 
@@ -51,7 +62,9 @@ def write_run_files(
         model.pt's content: a state-dict payload (`model_format="torch"`) or any picklable object
         (`"pickle"`); None writes no model.
     json_indent
-        Indentation of metrics.json.
+        Indentation of metrics.json (numpy scalars are written as floats).
+    float_format
+        predictions.csv's float format (None: pandas' default).
 
     Returns
     -------
@@ -61,13 +74,16 @@ def write_run_files(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     written = {}
+    if model_format not in ("torch", "pickle"):
+        raise ValueError(f"model_format must be 'torch' or 'pickle', not {model_format!r}")
     if model is not None:
         path = run_dir / "model.pt"
         (torch_save if model_format == "torch" else pickle_save)(model, path)
         written["model.pt"] = path
     if predictions is not None:
-        atomic.to_csv(predictions, run_dir / "predictions.csv", index=False)
+        atomic.to_csv(predictions, run_dir / "predictions.csv", index=False,
+                      float_format=float_format)
         written["predictions.csv"] = run_dir / "predictions.csv"
-    atomic.write_json(run_dir / "metrics.json", metrics, indent=json_indent)
+    atomic.write_json(run_dir / "metrics.json", metrics, indent=json_indent, default=float)
     written["metrics.json"] = run_dir / "metrics.json"
     return written

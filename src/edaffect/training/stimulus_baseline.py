@@ -11,15 +11,14 @@ training. Registered as model family `stimulus` (config `model_families`).
 
 from __future__ import annotations
 
-import json
 import logging
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from edaffect.training.fold_runner import FoldJob, ModelFamily
+from edaffect.training.run_files import write_run_files
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +96,8 @@ def run_stimulus_fold(
 
 
 def _write_run(run_dir: Path, metrics: dict, predictions: pd.DataFrame, model: dict) -> None:
-    """predictions.csv, model.pt (pickled lookup) and, last, metrics.json; each via temp file."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / ".predictions.csv.tmp"
-    predictions.to_csv(tmp, index=False)
-    tmp.replace(run_dir / "predictions.csv")
-    tmp = run_dir / ".model.pt.tmp"
-    tmp.write_bytes(pickle.dumps(model))
-    tmp.replace(run_dir / "model.pt")
-    tmp = run_dir / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=1) + "\n")
-    tmp.replace(run_dir / "metrics.json")
+    """The fold's run files (`training.run_files`), the lookup pickled."""
+    write_run_files(run_dir, metrics, predictions, model, model_format="pickle")
 
 
 def train_folds(job: FoldJob) -> list[dict]:

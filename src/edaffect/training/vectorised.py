@@ -23,7 +23,6 @@ reach convolutions inside vmap.  Wiring: `train_folds(job)` is the fold runner's
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 import shutil
@@ -37,12 +36,11 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from edaffect.io import atomic
 from edaffect.model_selection.fold_data import FoldData, load_fold_data
 from edaffect.model_selection.metrics import binary_metrics
-from edaffect.models import build_model, count_parameters, init_normal
+from edaffect.models import build_model, count_parameters, initialise
 from edaffect.training.paths import loader_inputs
-from edaffect.training.run_files import torch_save
+from edaffect.training.run_files import run_folder, torch_save, write_run_files
 from edaffect.training.runtime import set_deterministic
 from edaffect.training.sgd import sgd_state_dict, step_lr
 from edaffect.training.trainer import (
@@ -55,6 +53,7 @@ from edaffect.training.trainer import (
     _tensors,
     fold_seed,
     resolve_device,
+    stopped,
     tune_malloc,
 )
 
@@ -299,8 +298,7 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device, monit
     for s in settings:  # the sequential trainer's per-fold initialisation, fold by fold
         torch.manual_seed(s.seed)
         model = model_factory()
-        if s.init_std is not None:
-            init_normal(model, float(s.init_std))
+        initialise(model, s.init, s.init_std)
         models.append(model)
     fingerprints = [_fingerprint(s, m, tr, va)
                     for s, m, (tr, va, _) in zip(settings, models, splits, strict=True)]
@@ -327,7 +325,10 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device, monit
     monitor_curves: list[list[float]] = [[] for _ in range(k)]
     first = min(st["epoch"] for st in states) + 1
     for epoch in range(first, s0.epochs + 1):
-        rows = [f for f in range(k) if states[f]["epoch"] < epoch]
+        rows = [f for f in range(k)
+                if states[f]["epoch"] < epoch and not stopped(states[f], s0.patience)]
+        if not rows:
+            break
         started = time.perf_counter()
         batches = {}
         for f in rows:
@@ -378,7 +379,7 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device, monit
                 ("val_loss", val_loss), ("train_loss", train_loss), ("lr", lrs[epoch]),
             ):
                 st[name].append(float(value))
-            if paths[f] is not None and (epoch % s0.checkpoint_every == 0 or epoch == s0.epochs):
+            if paths[f] is not None and epoch % s0.checkpoint_every == 0 and epoch < s0.epochs:
                 paths[f].parent.mkdir(parents=True, exist_ok=True)
                 torch_save(_checkpoint_payload(stack, f, fingerprints[f], st, s0), paths[f])
         log.info("epoch %d/%d, %d folds: val acc %s (%.2f s per fold)", epoch, s0.epochs,
@@ -400,6 +401,7 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device, monit
             "test_loss": test_loss,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
             "chosen_epoch": int(st["best_epoch"]), "epochs": int(s0.epochs),
+            "epochs_run": int(st["epoch"]),
             "val_curve": st["val_accuracy"], "val_f1_curve": st["val_f1"],
             "val_loss_curve": st["val_loss"], "train_loss_curve": st["train_loss"],
             "n_parameters": n_parameters,
@@ -487,12 +489,9 @@ def run_folds_vectorised(
                 "n_skipped_no_input": infos[i]["n_skipped_no_input"],
                 "music_dim": infos[i]["music_dim"],
             }
-            for path in (metrics_json[i], predictions_csv[i], model_pt[i]):
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
             extra = model_extra(folds[i], infos[i]) if model_extra else {}
-            torch_save({"state_dict": result.state_dict, **spec, **extra}, model_pt[i])
-            atomic.to_csv(result.predictions, predictions_csv[i], index=False)
-            atomic.write_text(metrics_json[i], json.dumps(metrics, indent=1) + "\n")
+            write_run_files(run_folder(metrics_json[i], predictions_csv[i], model_pt[i]), metrics,
+                            result.predictions, {"state_dict": result.state_dict, **spec, **extra})
             shutil.rmtree(Path(metrics_json[i]).parent / "checkpoint", ignore_errors=True)
             log.info("fold %d: test accuracy %.3f f1 %.3f (epoch %d chosen on validation)",
                      folds[i], metrics["accuracy"], metrics["f1"], metrics["chosen_epoch"])

@@ -20,7 +20,6 @@ level).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edaffect.io import atomic
 from edaffect.model_selection.splits import load_fold, read_splits
 from edaffect.studies.continuous.frames import (
     FoldFrames,
@@ -41,7 +39,7 @@ from edaffect.studies.continuous.frames import (
     regression_metrics,
     restore,
 )
-from edaffect.training.run_files import torch_save
+from edaffect.training.run_files import write_run_files
 
 log = logging.getLogger(__name__)
 MODELS = ("constant", "ridge", "tcn", "song_lookup")
@@ -301,25 +299,6 @@ def job_folds(job):
         yield k, run_dir, seed, load_fold(splits, 1.0, k)
 
 
-def write_run(run_dir: Path, metrics: dict, predictions: pd.DataFrame,
-              float_format: str | None) -> None:
-    """predictions.csv and metrics.json of one run directory, each written kill-safe."""
-    atomic.to_csv(predictions, run_dir / "predictions.csv", index=False,
-                  float_format=float_format)
-    atomic.write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1, default=float))
-
-
-def _save_model(obj: dict, path: Path) -> None:
-    """model.pt: torch.save for the TCN (torch.load); the baselines' few numbers (training mean,
-    ridge alpha/coef/intercept) are pickled without importing torch (pickle.load)."""
-    import pickle
-
-    if "state_dict" in obj:
-        torch_save(obj, path)
-    else:
-        atomic.write_bytes(path, pickle.dumps(obj))
-
-
 def train_folds(job) -> list[dict]:
     """Fold-runner trainer (families tcn, ridge, constant, song_lookup): every fold; writes
     metrics.json, predictions.csv (trial_id, subject, frameTime, y_true, y_pred) and model.pt
@@ -342,8 +321,11 @@ def train_folds(job) -> list[dict]:
         )
         metrics = {"experiment": exp["name"], "dataset": job.dataset, "fold": k,
                    "split": split_of(exp), **metrics}
-        _save_model({"model": model, "experiment": exp, **state}, run_dir / "model.pt")
-        write_run(run_dir, metrics, predictions, float_format="%.6g")
+        # model.pt: the TCN's state dict for torch.load; the baselines' few numbers (training
+        # mean, ridge coefficients) pickled, so they never import torch
+        write_run_files(run_dir, metrics, predictions, {"model": model, "experiment": exp, **state},
+                        model_format="torch" if "state_dict" in state else "pickle",
+                        float_format="%.6g")
         log.info("%s %s fold %d: test CCC %.3f (val %.3f) in %.1f s", exp["name"], job.dimension,
                  k, metrics["test_ccc"], metrics["val_ccc"], metrics["train_seconds"])
         out.append(metrics)

@@ -31,7 +31,7 @@ from edaffect.studies.continuous.frames import (
     tau_grid,
     three_class,
 )
-from edaffect.training.run_files import torch_save
+from edaffect.training.run_files import write_run_files
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "refined_lstm"
@@ -243,7 +243,7 @@ def train_folds(job) -> list[dict]:
     predictions of (a) and of each s at its chosen τ, model.pt the K models (block-diagonal)."""
     import torch
 
-    from edaffect.studies.continuous.fit import job_folds, write_run
+    from edaffect.studies.continuous.fit import job_folds
     from edaffect.training.runtime import set_deterministic
 
     torch.set_num_threads(max(1, int(job.threads)))
@@ -259,8 +259,7 @@ def train_folds(job) -> list[dict]:
             frames, roles, job.dimension, classes, settings, run_seed, music
         )
         metrics = {"experiment": exp["name"], "dataset": job.dataset, "fold": k, **metrics}
-        torch_save(state, run_dir / "model.pt")
-        write_run(run_dir, metrics, predictions, float_format=None)
+        write_run_files(run_dir, metrics, predictions, state)
         log.info("%s %s fold %d: baseline %.3f, %d fits in %.1f s", exp["name"], job.dimension,
                  k, metrics["baseline_test_accuracy"], metrics["n_fits"],
                  metrics["train_seconds"])

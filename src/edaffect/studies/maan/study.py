@@ -23,6 +23,7 @@ import pandas as pd
 
 from edaffect.io import atomic
 from edaffect.training.fold_runner import FoldJob, ModelFamily
+from edaffect.training.run_files import write_run_files
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +137,8 @@ def train_maan_fold(
     fused = feats.numpy().astype(np.float32)
     predictions = pd.concat([predictions, pd.DataFrame(
         fused, columns=[f"fused_{j}" for j in range(fused.shape[1])])], axis=1)
-    atomic.write_with(run_dir / "metrics.json",
-                      lambda p: p.write_text(json.dumps(metrics, indent=1)))
-    atomic.write_with(run_dir / "predictions.csv", lambda p: predictions.to_csv(p, index=False))
-    atomic.write_with(run_dir / "model.pt", lambda p: torch.save(
-        {"state_dict": result.state_dict, "layout": layout, "experiment": experiment}, p))
+    write_run_files(run_dir, metrics, predictions,
+                    {"state_dict": result.state_dict, "layout": layout, "experiment": experiment})
     log.info("%s %s fold %d: test accuracy %.3f (epoch %d)", experiment["name"], dimension,
              fold, metrics["accuracy"], metrics["chosen_epoch"])
     return metrics

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 EXCLUDED_COLUMNS = ["dataset", "subject", "trial", "file", "stage", "reason"]
 
+RESSIN_WEIGHT_DECAY = 5e-4  # Res-SIN names none; the usual ResNet value it has always trained with
+
 
 @dataclass
 class ResSINSettings:

@@ -21,7 +21,7 @@ from edaffect.reporting.result_tables import (
     single_class_flagged,
 )
 from edaffect.reporting.statistics import TEST_NAME, compare_fold_frames, format_comparison
-from edaffect.studies.ressin.components import ResSINSettings
+from edaffect.studies.ressin.components import RESSIN_WEIGHT_DECAY, ResSINSettings
 
 PAPER = "res-sin"
 CLASSIFICATION_METRICS = ("accuracy", "f1", "precision", "recall")
@@ -261,7 +261,7 @@ def unstated_settings(config: dict) -> str:
     n_folds = int(config["split"]["n_folds"])
     return (
         " Not stated by the paper (ours): SGD momentum "
-        f"{training['momentum']:g} and weight decay {training['weight_decay']:g}; batch norm "
+        f"{training['momentum']:g} and weight decay {RESSIN_WEIGHT_DECAY:g}; batch norm "
         f"after each 3×3 conv: {'yes' if ressin['batch_norm'] else 'no'}; PyTorch's default "
         "(Kaiming) initialisation; the lr step of "
         f"{ressin['lr_step_iterations']} iterations rounded to whole epochs; validation set: "

@@ -6,7 +6,6 @@ trained family writes (metrics.json, predictions.csv, model.pt)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -16,12 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from edaffect.io import atomic
 from edaffect.model_selection.labels import read_labels
 from edaffect.model_selection.splits import load_fold, read_splits
-from edaffect.studies.ressin.components import ResSINSettings
+from edaffect.studies.ressin.components import RESSIN_WEIGHT_DECAY, ResSINSettings
 from edaffect.studies.ressin.signal_images import fold_mean, select_input, subtract_mean
-from edaffect.training.run_files import torch_save
+from edaffect.training.run_files import write_run_files
 from edaffect.training.trainer import (
     FoldData,
     TrainingSettings,
@@ -112,7 +110,6 @@ def check_fold_roles(arrays: dict[str, FoldArrays]) -> None:
             raise AssertionError(f"a trial is in both {a} and {b}")
 
 
-
 def ressin_training_settings(
     training: dict, settings: ResSINSettings, n_train: int, *, seed: int, threads: int
 ) -> TrainingSettings:
@@ -130,7 +127,9 @@ def ressin_training_settings(
     base.lr_decay = float(settings.lr_decay)
     base.lr_step_epochs = int(step_epochs)
     base.epochs = int(settings.epochs)
-    base.init_std = None
+    base.init = "pytorch"
+    base.patience = 0  # every configured epoch, as before early stopping existed
+    base.weight_decay = RESSIN_WEIGHT_DECAY
     return base
 
 
@@ -236,10 +235,8 @@ def train_fold(
         **result.metrics, "n_skipped_no_input": skipped, "music_dim": spec["music_dim"],
         "image_size": spec["input_length"], "lr_step_epochs": train_settings.lr_step_epochs,
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    torch_save({"state_dict": result.state_dict, **spec}, run_dir / "model.pt")
-    atomic.to_csv(result.predictions, run_dir / "predictions.csv", index=False)
-    atomic.write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    write_run_files(run_dir, metrics, result.predictions,
+                    {"state_dict": result.state_dict, **spec})
     if not keep_checkpoint:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     log.info("test accuracy %.3f f1 %.3f (epoch %d chosen on validation)", metrics["accuracy"],
