@@ -92,7 +92,7 @@ def test_training_does_not_import_the_compiler_stack():
         "def part(n): return FoldData(rng.normal(size=(n, 2, 3)), np.arange(n) % 2,"
         " [str(i) for i in range(n)], [str(i) for i in range(n)])\n"
         "s = TrainingSettings(epochs=2, batch_size=4, lr=0.1, lr_decay=0.9, lr_step_epochs=1,"
-        " momentum=0.9, weight_decay=5e-4, init='pytorch', init_std=0.01, patience=0,"
+        " momentum=0.9, weight_decay=5e-4, init='pytorch', init_std=0.01, patience=0, min_steps=0,"
         " device='cpu', amp=False, threads=1,"
         " checkpoint_every=1, seed=0)\n"
         "train_and_test(M, part(12), part(6), part(6), s, None)\n"

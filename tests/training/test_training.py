@@ -45,7 +45,7 @@ def make_fold(n: int, seed: int, music_dim: int = 4, prefix: str = "t") -> FoldD
 
 def settings(**kw) -> TrainingSettings:
     values = {"epochs": 6, "batch_size": 16, "lr": 0.01, "init": "normal", "init_std": 0.1,
-              "checkpoint_every": 1, "patience": 0}
+              "checkpoint_every": 1, "patience": 0, "min_steps": 0}
     values.update(kw)
     seed, threads = values.pop("seed", 7), values.pop("threads", 1)
     return TrainingSettings.from_config({**TRAINING, **values}, seed=seed, threads=threads)

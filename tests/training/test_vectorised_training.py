@@ -51,7 +51,7 @@ def settings(seed: int, **kw) -> TrainingSettings:
     values = {"epochs": 5, "batch_size": 16, "lr": 0.01, "lr_step_epochs": 2, "lr_decay": 0.5,
               "momentum": 0.9, "weight_decay": 5e-4, "init": "normal", "init_std": 0.1,
               "device": "cpu", "amp": False, "threads": 1, "seed": seed, "checkpoint_every": 2,
-              "patience": 0}
+              "patience": 0, "min_steps": 0}
     values.update(kw)
     return TrainingSettings(**values)
 
@@ -303,3 +303,23 @@ def test_early_stopping_matches_sequential_and_stops_folds_apart():
         assert v.metrics["epochs_run"] == min(12, s.metrics["chosen_epoch"] + 2)
         assert len(v.metrics["val_curve"]) == v.metrics["epochs_run"]
     assert any(r.metrics["epochs_run"] < 12 for r in seq)
+
+
+def test_step_floor_scales_small_folds_and_matches_sequential():
+    """min_steps 20 at batch 16 and 2 epochs: the 49-trial fold (3 steps an epoch) gets 4x the
+    epochs (24 steps), the 70- and 81-trial folds (5 and 6 steps) 2x; the folds train as two
+    stacks and each equals its sequential run."""
+    data = splits()
+    seeds = [11, 22, 33]
+    kw = {"epochs": 2, "patience": 1, "lr_step_epochs": 1, "min_steps": 20}
+    scaled = [settings(s, **kw).for_training_set(len(d[0])) for d, s in zip(data, seeds,
+                                                                            strict=True)]
+    assert [(s.epochs, s.patience, s.lr_step_epochs) for s in scaled] == [(4, 2, 2), (8, 4, 4),
+                                                                           (4, 2, 2)]
+    assert settings(1, **{**kw, "min_steps": 0}).for_training_set(49).epochs == 2
+    seq = [train_and_test(factory, *d, settings(s, **kw), None)
+           for d, s in zip(data, seeds, strict=True)]
+    vec = train_and_test_folds(factory, data, [settings(s, **kw) for s in seeds], [None] * 3)
+    for v, s, want in zip(vec, seq, scaled, strict=True):
+        assert_same_fold(v, s)
+        assert v.metrics["epochs"] == s.metrics["epochs"] == want.epochs

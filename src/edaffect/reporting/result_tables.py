@@ -445,11 +445,14 @@ REFERENCE_TRAINING = {
     "momentum": (0.9, "paper: SGD, code 0.9"),
     "weight_decay": (0.0, "paper: not stated, code none"),
     "patience": (0, "paper and code: none"),
+    "min_steps": (0, "paper and code: epochs only"),
 }
 TRAINING_NAMES = {
     "batch_size": "batch", "epochs": "epochs", "lr": "lr", "lr_decay": "lr decay",
     "lr_step_epochs": "lr step (epochs)", "momentum": "momentum", "weight_decay": "weight decay",
     "patience": "early-stopping patience (epochs)",
+    "min_steps": "at least this many SGD steps per fold (a smaller fold's epochs, patience and lr "
+                 "step scaled up by one whole factor)",
 }
 
 

@@ -33,7 +33,7 @@ import shutil
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +68,7 @@ class TrainingSettings:
     momentum: float
     weight_decay: float
     patience: int  # early stopping after this many epochs without improvement; 0: off
+    min_steps: int  # at least this many SGD steps per fold (small folds: more epochs); 0: off
     init: str  # code | normal | pytorch (edaffect.models.initialise)
     init_std: float  # std of init normal
     device: str  # auto | cpu | cuda
@@ -92,6 +93,19 @@ class TrainingSettings:
         if missing:
             raise ValueError(f"config training: missing setting(s) {sorted(missing)}")
         return cls(**values)
+
+    def for_training_set(self, n_train: int) -> TrainingSettings:
+        """These settings for a fold of `n_train` training samples: when `epochs` would give fewer
+        than `min_steps` SGD steps, epochs, patience and the lr step interval are multiplied by
+        the same whole factor (the schedule per step is kept), so a 36-trial fold is not stopped
+        after 24 steps while a 300-trial fold trains as configured."""
+        full, rest = divmod(int(n_train), int(self.batch_size))
+        per_epoch = max(1, full + (rest > 1))  # the loop skips a last batch of one sample
+        if not self.min_steps or per_epoch * self.epochs >= self.min_steps:
+            return self
+        factor = math.ceil(self.min_steps / (per_epoch * self.epochs))
+        return replace(self, epochs=self.epochs * factor, patience=self.patience * factor,
+                       lr_step_epochs=self.lr_step_epochs * factor)
 
 
 @dataclass
@@ -200,6 +214,7 @@ def train_and_test(
             raise ValueError(f"train_and_test: the {role} set is empty")
     if len(train) < 2:
         raise ValueError("train_and_test: batch norm needs at least 2 training samples")
+    settings = settings.for_training_set(len(train))
     device = resolve_device(settings.device)
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(max(1, int(settings.threads)))

@@ -273,6 +273,22 @@ def train_and_test_folds(
     for s in settings[1:]:
         if {k: v for k, v in vars(s).items() if k != "seed"} != base:
             raise ValueError("vectorised folds must share every training setting but the seed")
+    # a fold too small for `min_steps` trains longer (as the sequential trainer): folds whose
+    # budgets then differ train as separate stacks, in the caller's order
+    settings = [s.for_training_set(len(tr)) for s, (tr, _, _) in zip(settings, splits, strict=True)]
+    groups: dict[tuple, list[int]] = {}
+    for f, s in enumerate(settings):
+        groups.setdefault((s.epochs, s.patience, s.lr_step_epochs), []).append(f)
+    if len(groups) > 1:
+        results: list[FoldResult | None] = [None] * len(splits)
+        for members in groups.values():
+            part = train_and_test_folds(
+                model_factory, [splits[f] for f in members], [settings[f] for f in members],
+                [checkpoint_dirs[f] for f in members],
+                [monitor[f] for f in members] if monitor is not None else None)
+            for f, result in zip(members, part, strict=True):
+                results[f] = result
+        return results
     for f, (train, val, test) in enumerate(splits):
         for role, data in (("train", train), ("val", val), ("test", test)):
             if len(data) == 0:

@@ -33,8 +33,9 @@ def _network_folds(experiment: dict, dataset: str, dimension: str, arm: Arm,
               for d, f in jobs]
     # selection on test: the epoch is chosen on the test fold (the original code's protocol)
     sets = [(tr, te if arm.selection == "test" else va, te) for tr, va, te, _ in loaded]
+    # every arm trains the configured epochs: a step floor would give the smaller arms more
     settings = [TrainingSettings.from_config(
-        training, experiment, threads=threads,
+        {**training, "min_steps": 0}, experiment, threads=threads,
         seed=fold_seed(seed, experiment["name"], dataset, dimension, f, d)) for d, f in jobs]
     info = loaded[0][3]
     spec = {"experiment": experiment, "in_channels": info["in_channels"],

@@ -129,6 +129,7 @@ def ressin_training_settings(
     base.epochs = int(settings.epochs)
     base.init = "pytorch"
     base.patience = 0  # every configured epoch, as before early stopping existed
+    base.min_steps = 0
     base.weight_decay = RESSIN_WEIGHT_DECAY
     return base
 
