@@ -6,8 +6,9 @@ import numpy as np
 
 
 def binary_metrics(y_true, y_pred) -> dict:
-    """Accuracy, and F1 / precision / recall of the high class (label 1), plus the confusion
-    matrix [[tn, fp], [fn, tp]].  Undefined ratios (no predicted or no true positives) are 0."""
+    """Accuracy, balanced accuracy (mean recall over the classes present), F1 / precision /
+    recall of the high class (label 1) and the confusion matrix [[tn, fp], [fn, tp]].  Undefined
+    ratios (no predicted or no true positives) are 0."""
     t = np.asarray(y_true).astype(int).ravel()
     p = np.asarray(y_pred).astype(int).ravel()
     if t.shape != p.shape:
@@ -24,8 +25,10 @@ def binary_metrics(y_true, y_pred) -> dict:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    recalls = [hits / n for hits, n in ((tn, tn + fp), (tp, tp + fn)) if n]
     return {
         "accuracy": (tp + tn) / t.size,
+        "balanced_accuracy": float(np.mean(recalls)),
         "f1": f1,
         "precision": precision,
         "recall": recall,

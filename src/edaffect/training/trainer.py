@@ -3,11 +3,12 @@
 Protocol: weights initialised as `init` says (edaffect.models.initialise), cross-entropy on the
 logits, SGD with momentum and weight decay, learning rate `lr` multiplied by `lr_decay` every
 `lr_step_epochs` epochs, mini-batches of `batch_size`.  After every epoch the model is scored on the
-validation fold; the epoch with the best validation accuracy (ties: lower validation loss, then the
-earlier epoch) is the model that is tested, and with `patience` > 0 a fold stops that many epochs
-after its best one.  The test fold is scored once, after training.  A checkpoint written every
-`checkpoint_every` epochs (none after the last) lets a killed job resume; on CPU the resumed run
-ends with the same weights and metrics as an uninterrupted one (shuffling is seeded per epoch).
+validation fold; the epoch with the best validation balanced accuracy (ties: lower validation
+loss, then the earlier epoch) is the model that is tested, and with `patience` > 0 a fold stops
+that many epochs after its best one.  The test fold is scored once, after training.  A
+checkpoint written every `checkpoint_every` epochs (none after the last) lets a killed job
+resume; on CPU the resumed run ends with the same weights and metrics as an uninterrupted one
+(shuffling is seeded per epoch).
 
 Settings (config.yaml `training:`; an experiment may override `epochs`; docs/training-budget.md):
 - epochs / lr / batch: the paper gives lr 0.001 and batch 256 but no epoch count (the original
@@ -286,7 +287,9 @@ def _train_and_test(model_factory, train, val, test, settings, checkpoint_dir, d
         scores = binary_metrics(val.y, (p_val >= 0.5).astype(int))
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"epoch {epoch}: training loss is {train_loss}")
-        key = (scores["accuracy"], -val_loss)
+        # balanced accuracy: a model that predicts one class scores 0.5 whatever the label
+        # balance of the validation subjects, so it never beats one that separates them
+        key = (scores["balanced_accuracy"], -val_loss)
         if state["best_key"] is None or key > tuple(state["best_key"]):
             state["best_key"], state["best_epoch"] = list(key), epoch
             state["best_state"] = _cpu_state(model)

@@ -383,7 +383,9 @@ def _train_folds(model_factory, splits, settings, checkpoint_dirs, device, monit
             if not math.isfinite(train_loss):
                 raise FloatingPointError(f"fold {f} epoch {epoch}: training loss is {train_loss}")
             scores = binary_metrics(splits[f][1].y, (p_val >= 0.5).astype(int))
-            key = (scores["accuracy"], -val_loss)
+            # balanced accuracy: a model that predicts one class scores 0.5 whatever the label
+            # balance of the validation subjects, so it never beats one that separates them
+            key = (scores["balanced_accuracy"], -val_loss)
             if st["best_key"] is None or key > tuple(st["best_key"]):
                 st["best_key"], st["best_epoch"] = list(key), epoch
                 st["best_state"] = stack.fold_state(f)
