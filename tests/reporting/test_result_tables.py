@@ -115,7 +115,7 @@ def test_table3_values_paper_columns_and_paired_tests(table3_setup, paper_tables
     assert "59.78" in md and "not paired" in md
     tex = (out / "table3.tex").read_text()
     assert r"\begin{tabular}" in tex and r"$\pm$" in tex
-    from edaffect.reporting.result_tables import markdown_table_html
+    from edaffect.reporting.table_rendering import markdown_table_html
 
     markdown_table_html(out / "table3.md", out / "table3.html", "Table 3")
     page = (out / "table3.html").read_text()
@@ -228,7 +228,7 @@ def predict_one_class(metrics_path: Path, y_true=(0, 1, 1, 0)) -> None:
 def test_single_class_folds_and_planted_ceiling(tmp_path, paper_tables):
     """r_e/deap predicts one class in 3 of 5 valence folds (flagged), 2 of 5 arousal folds;
     r_f/pmemo never.  The pmemo ceiling is 80 % over a 50 % majority: r_f's 65 % is half."""
-    from edaffect.reporting.result_tables import markdown_table_html
+    from edaffect.reporting.table_rendering import markdown_table_html
 
     rows = [
         {"experiment": "r_e", "dataset": "deap",
@@ -291,7 +291,7 @@ def test_predictions_without_y_pred_name_the_file(tmp_path):
 
 
 def test_share_of_ceiling_cells():
-    from edaffect.reporting.result_tables import _fmt_share
+    from edaffect.reporting.table_rendering import _fmt_share
 
     assert _fmt_share("ours", -0.004, 55.0) == "0 %"  # never "-0 %"
     assert _fmt_share("ours", 0.456, 55.0) == "46 %"
@@ -346,7 +346,7 @@ def test_add_holm_adjusts_each_column_over_its_rows_like_statsmodels():
 
 PAPER_TRAINING = {"epochs": 100, "batch_size": 256, "lr": 0.001, "lr_decay": 0.9,
                   "lr_step_epochs": 15, "momentum": 0.9, "weight_decay": 0.0, "patience": 0,
-                  "init": "code"}
+                  "min_steps": 0, "init": "code"}
 
 
 @pytest.mark.parametrize("table", ["table3", "table4", "table5", "table6"])

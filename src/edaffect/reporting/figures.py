@@ -19,7 +19,8 @@ import pandas as pd  # noqa: E402
 from edaffect.models.gradcam import GradCam1D  # noqa: E402
 from edaffect.reporting.figure_files import save_figure  # noqa: E402
 from edaffect.reporting.paper import load_paper_values, paper_value  # noqa: E402
-from edaffect.reporting.result_tables import PAPER, load_fold_metrics  # noqa: E402
+from edaffect.reporting.result_tables import load_fold_metrics  # noqa: E402
+from edaffect.reporting.table_spec import PAPER  # noqa: E402
 
 CHANNELS = ("EDA (z-scored)", "phasic", "tonic")
 CHANNEL_COLOURS = ("tab:red", "tab:blue", "tab:green")  # as in the paper: red, blue, green

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from edaffect.io import atomic
-from edaffect.reporting.result_tables import PAPER_FOLDS
+from edaffect.reporting.table_spec import PAPER_FOLDS
 from edaffect.studies.leakage.arms import MEASURE_TEXT, MEASURES, Arm
 from edaffect.studies.leakage.runs import load_runs
 

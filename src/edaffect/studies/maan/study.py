@@ -173,7 +173,7 @@ FAMILY = ModelFamily(
 def fold_frame(metrics_paths: list[str]) -> pd.DataFrame:
     """One row per fold's metrics.json, with whether its test predictions (predictions.csv
     beside it) are all one class and the test fold's majority share."""
-    from edaffect.reporting.result_tables import single_class
+    from edaffect.reporting.table_spec import single_class
     from edaffect.training.planted_ceiling import majority_share
 
     rows = []
@@ -198,12 +198,12 @@ def maan_table(
     the paper's value beside, the corrected paired test of ACC vs Basic (same protocol), the
     single-class folds and (`ceiling`: planted_ceiling.csv) the share of the planted ceiling."""
     from edaffect.reporting.paper import paper_value
-    from edaffect.reporting.result_tables import (
+    from edaffect.reporting.statistics import compare_fold_frames, format_comparison
+    from edaffect.reporting.table_spec import (
         SINGLE_CLASS_MARK,
         single_class_cell,
         single_class_flagged,
     )
-    from edaffect.reporting.statistics import compare_fold_frames, format_comparison
     from edaffect.training.planted_ceiling import share_recovered
     from edaffect.training.planted_ceiling import summary as ceiling_summary
 
@@ -294,7 +294,7 @@ def table_header(config_note: str, synthetic: bool, n_folds: int = PAPER_FOLDS, 
                  ceiling: dict | None = None) -> str:
     """The table's header: data, protocols, every deviation from the paper, the tests, the
     single-class folds and (`ceiling`: config planted_ceiling) what the ceiling row is."""
-    from edaffect.reporting.result_tables import SINGLE_CLASS_NOTE
+    from edaffect.reporting.table_spec import SINGLE_CLASS_NOTE
     from edaffect.training.planted_ceiling import describe
 
     model, segments = model or {}, segments or {}

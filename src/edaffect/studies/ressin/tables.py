@@ -12,15 +12,15 @@ import pandas as pd
 from edaffect.io import atomic
 from edaffect.reporting.paper import load_paper_values, paper_value
 from edaffect.reporting.provenance import dataset_kind, provenance_line
-from edaffect.reporting.result_tables import (
+from edaffect.reporting.result_tables import load_fold_metrics
+from edaffect.reporting.statistics import TEST_NAME, compare_fold_frames, format_comparison
+from edaffect.reporting.table_spec import (
     PAPER_FOLDS,
     SINGLE_CLASS_MARK,
     SINGLE_CLASS_NOTE,
-    load_fold_metrics,
     single_class_cell,
     single_class_flagged,
 )
-from edaffect.reporting.statistics import TEST_NAME, compare_fold_frames, format_comparison
 from edaffect.studies.ressin.components import RESSIN_WEIGHT_DECAY, ResSINSettings
 
 PAPER = "res-sin"
