@@ -38,7 +38,7 @@ PREPROCESSING = {
 }
 TRAINING_PARAMS = {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_decay": 0.9,
                    "lr_step_epochs": 15, "momentum": 0.9, "weight_decay": 5e-4, "init": "normal",
-                   "init_std": 0.1, "patience": 0,
+                   "init_std": 0.1, "patience": 0, "min_steps": 0,
                    "amp": False}  # result settings only (a FoldJob adds device, checkpoints)
 EDA_ONLY = {"name": "tiny_rtcag", "model": "rtcan1d", "modules": ["sca_res", "sca", "rnta"],
             "music": False, "input": "eda", "fraction": 1.0, "depth": 1, "channels": [8, 8, 8, 8],

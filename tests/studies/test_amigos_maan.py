@@ -291,7 +291,7 @@ def test_fold_runner_trains_maan_folds_packed_or_one_at_a_time_alike(tmp_path):
     settings = {
         "training": {"epochs": 2, "batch_size": 16, "lr": 0.03, "lr_decay": 1.0,
                      "lr_step_epochs": 100, "momentum": 0.9, "weight_decay": 5e-4,
-                     "init": "code", "init_std": 0.01, "patience": 0,
+                     "init": "code", "init_std": 0.01, "patience": 0, "min_steps": 0,
                      "amp": False},
         "maan.training": {"init": "pytorch"},
         "maan.model": {"width": 4, "eda_width": 4, "hidden": [8], "attention_hidden": 2,
