@@ -36,9 +36,9 @@ import yaml  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from edaffect.signal.decomposition import cvxeda  # noqa: E402
+from edaffect.signal.decomposition_batches import read_trials  # noqa: E402
 from edaffect.signal.preprocessing import (  # noqa: E402
     clean_signal,
-    read_trials,
     resample,
     settings_from_config,
 )

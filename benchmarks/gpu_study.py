@@ -2,7 +2,7 @@
 
 For R_f at the paper's input lengths (PMEmo 2,000 with 6,373 music features; DEAP and AMIGOS
 7,680, EDA only) and batch 256, prints samples/s of: one fold, 10 folds one after the other
-(the packed path), 10 folds vectorised (edaffect.training.vectorised.FoldStack, the trainer's own
+(the packed path), 10 folds vectorised (edaffect.training.fold_stack.FoldStack, the trainer's own
 step), each with bfloat16 autocast off and on, the peak GPU memory, and the projected wall time of
 every network training of the paper-scale study (config.yaml + config/paper-scale.yaml) on this
 device.  On a GPU it also checks that vectorised and sequential training agree there and that the
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from edaffect.models import build_model, init_normal  # noqa: E402
+from edaffect.training.fold_stack import FoldStack  # noqa: E402
 from edaffect.training.trainer import TrainingSettings  # noqa: E402
-from edaffect.training.vectorised import FoldStack  # noqa: E402
 
 R_F = {"name": "r_f", "model": "rtcan1d", "modules": ["sca_res", "sca", "rnta"], "music": True,
        "depth": 1, "channels": [64, 64, 64, 64]}

@@ -341,7 +341,7 @@ def decomposition_runtime(wildcards, attempt):
 
 def decomposition_batches(wildcards):
     """Every batch file of the dataset (after the trial_table checkpoint)."""
-    from edaffect.signal.preprocessing import batch_paths
+    from edaffect.signal.decomposition_batches import batch_paths
 
     return batch_paths(
         checkpoints.trial_table.get(dataset=wildcards.dataset).output.trials,

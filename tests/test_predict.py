@@ -22,7 +22,8 @@ from edaffect.predict import (
     predict,
     write_sidecar,
 )
-from edaffect.signal.preprocessing import run_batch, settings_from_config
+from edaffect.signal.decomposition_batches import run_batch
+from edaffect.signal.preprocessing import settings_from_config
 from edaffect.training.fold_runner import BUILTIN_FAMILIES, FoldJob, run_job
 from edaffect.training.trainer import load_fold_data
 

@@ -6,7 +6,8 @@ smk, log = rule_context(globals())
 
 import json
 
-from edaffect.signal.preprocessing import run_batch, settings_from_config
+from edaffect.signal.decomposition_batches import run_batch
+from edaffect.signal.preprocessing import settings_from_config
 
 run_batch(
     raw_eda=smk.input.raw_eda,

@@ -4,7 +4,7 @@ from edaffect.io.rule_io import rule_context
 
 smk, log = rule_context(globals())
 
-from edaffect.signal.preprocessing import merge_batches
+from edaffect.signal.decomposition_batches import merge_batches
 
 n = merge_batches(
     list(smk.input.batches),

@@ -398,12 +398,8 @@ def test_real_pmemo_demo_reaches_model_inputs_at_its_own_rate(tmp_path, data_dir
     """The real demo EDA (resampled by the demo to 10-13 Hz) is read at the rate of its time
     column (not stamped 50 Hz, which made 48-s recordings 12 s long and dropped every trial) and
     all 16 trials reach the model inputs through the trial table and the decomposition stage."""
-    from edaffect.signal.preprocessing import (
-        PreprocessSettings,
-        load_components,
-        merge_batches,
-        run_batch,
-    )
+    from edaffect.signal.decomposition_batches import merge_batches, run_batch
+    from edaffect.signal.preprocessing import PreprocessSettings, load_components
 
     root = tmp_path / "PMEmo2019"
     songs = write_demo_pmemo(data_dir, root)
@@ -574,7 +570,8 @@ def test_every_trial_excluded_fails_with_reasons_and_keeps_exclusions(tmp_path):
     """The PMEmo case of issue 19: nothing usable -> the error names the top reasons with their
     counts, and trials_excluded.csv (plus a .failed.csv copy that Snakemake will not delete) is
     written; no model input at all after preprocessing fails the same way."""
-    from edaffect.signal.preprocessing import PreprocessSettings, merge_batches, run_batch
+    from edaffect.signal.decomposition_batches import merge_batches, run_batch
+    from edaffect.signal.preprocessing import PreprocessSettings
 
     write_pmemo(tmp_path / "pmemo")
     ratings = tmp_path / "pmemo" / "annotations" / "static_annotations_per_listener.csv"

@@ -151,7 +151,7 @@ def test_disk_full_while_merging_inputs_npy(tmp_path, monkeypatch):
     """The decomposition merge (rule merge_decomposition) hits a full disk while writing
     inputs.npy: the error names the file, the previous complete inputs.npy stays (with no
     previous one, none appears), no fragment is left for the training jobs to read."""
-    from edaffect.signal import preprocessing as pre
+    from edaffect.signal import decomposition_batches as pre
 
     ids = ["s01_1", "s01_2", "s02_1"]
     pd.DataFrame({"trial_id": ids, "subject": ["s01", "s01", "s02"], "trial": ["1", "2", "1"],

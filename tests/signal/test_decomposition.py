@@ -156,7 +156,8 @@ def test_unreadable_cache_file_is_a_miss(tmp_path, caplog, damage):
     import logging
     import zipfile
 
-    from edaffect.signal.preprocessing import PreprocessSettings, cache_path, run_batch
+    from edaffect.signal.decomposition_batches import run_batch
+    from edaffect.signal.preprocessing import PreprocessSettings, cache_path
 
     rng = np.random.default_rng(5)
     fs = 16.0

@@ -11,18 +11,15 @@ from threadpoolctl import threadpool_limits
 
 import edaffect.signal.preprocessing as pp
 from edaffect.signal.decomposition import CvxEDAResult
+from edaffect.signal.decomposition_batches import batch_of, merge_batches, n_batches, run_batch
 from edaffect.signal.preprocessing import (
     PreprocessSettings,
     TrialExcluded,
-    batch_of,
     cached_decompose,
     clean_signal,
     decompose_trial,
     load_components,
-    merge_batches,
     model_input,
-    n_batches,
-    run_batch,
     settings_from_config,
 )
 

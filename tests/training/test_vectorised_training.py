@@ -214,7 +214,7 @@ def test_bfloat16_forward_matches_autocast_of_one_model():
     """vmap bypasses autocast for convolutions, so the vectorised path casts by itself; its
     bfloat16 logits match each model under torch.autocast to bfloat16 precision."""
     from edaffect.models import init_normal
-    from edaffect.training.vectorised import FoldStack
+    from edaffect.training.fold_stack import FoldStack
 
     models = []
     for seed in (1, 2):
