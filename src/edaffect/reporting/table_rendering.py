@@ -61,7 +61,7 @@ def display_table(table: str, numeric: pd.DataFrame) -> pd.DataFrame:
     if table == "table6":
         out["Source"] = numeric["source"]
     out["Subjects (ours/paper)"] = [
-        f"{_fmt_num(ours, 0)}/{paper or '—'}"
+        f"{_fmt_num(ours, 0)}/{'—' if is_missing(paper) or paper == '' else paper}"
         for ours, paper in columns(numeric, "valence_n_subjects", "paper_subjects")
     ]
     out["Experiment"] = numeric["experiment"]
