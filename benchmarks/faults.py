@@ -619,7 +619,10 @@ def resume_case(ref_dir: Path, root: Path, configfiles: list[Path], cores: int,
     for d in (clean, killed):
         copy_run(ref_dir, d)
     first = snakemake(clean, base, logs / "resume-clean.log")
-    if first.returncode != 0 or first.job_stats.get("train_fold") != 1:
+    # one per-fold training job: rule train_fold, or train_fold_kept where the experiment is one
+    # of training.kept_models (r_e on DEAP by default; same rule, model.pt kept)
+    trainings = sum(first.job_stats.get(r, 0) for r in ("train_fold", "train_fold_kept"))
+    if first.returncode != 0 or trainings != 1:
         out["problems"].append(f"the undisturbed training did not run as one train_fold job "
                                f"(exit {first.returncode}, jobs {first.job_stats}); {first.log}")
         return out
