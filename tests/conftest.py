@@ -38,7 +38,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if not report.skipped or getattr(report, "wasxfail", None) is not None:
-        return
+        return  # only skips are judged here (an xfail is an expected failure, not a skip)
     required = [m for m in required_markers() if item.get_closest_marker(m) is not None]
     if required:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr

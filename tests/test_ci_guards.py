@@ -94,6 +94,9 @@ def test_a_missing_oracle_fails_in_ci_and_skips_elsewhere(tmp_path):
     with CI set and skips without it; an unmarked skip stays a skip; `slurm` tests likewise
     with EDAFFECT_REQUIRE_SLURM."""
     shutil.copy(REPO / "tests" / "conftest.py", tmp_path / "conftest.py")
+    # A hand-made test module for the hook under test: its skips are the hook's inputs (an oracle
+    # skip must fail in CI, a plain skip must stay a skip, a slurm skip fails when SLURM is
+    # required), not skips of this suite.
     (tmp_path / "test_guarded.py").write_text(
         "import pytest\n\n"
         "@pytest.mark.oracle\n"
